@@ -1,0 +1,7 @@
+//! verdict: turns Prometheus metrics into reliability verdicts.
+//!
+//! The library does the work; `src/main.rs` only parses the command line and
+//! calls into it. See ARCHITECTURE.md for the module map.
+
+pub mod prom;
+pub mod spec;

@@ -1,0 +1,1 @@
+//! Prometheus HTTP API client. Knows nothing about SLOs.

@@ -1,0 +1,1 @@
+//! SLO spec formats, defaults and validation. No network I/O.
