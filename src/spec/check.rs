@@ -1,0 +1,88 @@
+//! Validation shared by every format: queries, objectives, names.
+
+use super::decode::{Decoder, Field};
+use super::promql::{has_window, render_window, validate};
+
+/// The window used to render `{{.window}}` when checking a query.
+const CHECK_WINDOW: &str = "5m";
+
+/// Checks a query: `{{.window}}` present when required, and valid PromQL
+/// once rendered. Errors point at the field and give the position in the query.
+pub fn query(d: &mut Decoder, f: &Field<'_>, query: &str, needs_window: bool) -> bool {
+    if query.trim().is_empty() {
+        d.at(f, "query is empty");
+        return false;
+    }
+    if needs_window && !has_window(query) {
+        d.at(
+            f,
+            "query has no `{{.window}}` placeholder; verdict needs it to evaluate the query over different windows, e.g. rate(x[{{.window}}])",
+        );
+        return false;
+    }
+    let rendered = render_window(query, CHECK_WINDOW);
+    match validate(&rendered) {
+        Ok(_) => true,
+        Err(e) => {
+            let near: String = rendered.chars().skip(e.position).take(24).collect();
+            let near = near.lines().next().unwrap_or("").trim().to_string();
+            let mut msg = format!("{e}");
+            if !near.is_empty() && !msg.contains(&near) {
+                msg.push_str(&format!(" (near `{near}`)"));
+            }
+            if needs_window {
+                msg.push_str(&format!(
+                    " (with {{{{.window}}}} rendered as {CHECK_WINDOW})"
+                ));
+            }
+            d.at(f, msg);
+            false
+        }
+    }
+}
+
+/// Checks an objective given in percent: strictly between 0 and 100.
+pub fn objective_percent(d: &mut Decoder, f: &Field<'_>, value: f64) -> bool {
+    if value > 0.0 && value < 100.0 {
+        true
+    } else {
+        d.at(
+            f,
+            format!("objective must be between 0 and 100 (exclusive), got {value}"),
+        );
+        false
+    }
+}
+
+/// Checks a service or SLO name: `[A-Za-z0-9][A-Za-z0-9_.-]*`.
+pub fn name(d: &mut Decoder, f: &Field<'_>, value: &str, what: &str) -> bool {
+    let mut chars = value.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !ok {
+        d.at(
+            f,
+            format!(
+                "invalid {what} name {value:?}: use letters, digits, `-`, `_` and `.`, starting with a letter or digit"
+            ),
+        );
+    }
+    ok
+}
+
+/// Checks label names of a labels map field.
+pub fn label_names<'a>(
+    d: &mut Decoder,
+    f: &Field<'_>,
+    names: impl IntoIterator<Item = &'a String>,
+) {
+    for n in names {
+        if !super::decode::is_label_name(n) {
+            d.error(
+                f.node.loc,
+                &f.path.key(n),
+                format!("invalid label name {n:?}: must match [a-zA-Z_][a-zA-Z0-9_]*"),
+            );
+        }
+    }
+}
