@@ -1,3 +1,7 @@
+use clap::Parser;
+
 fn main() {
-    println!("verdict");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = verdict::cli::Cli::parse();
+    std::process::exit(verdict::cli::run(cli));
 }

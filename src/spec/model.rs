@@ -48,6 +48,9 @@ pub struct Source {
     pub file: PathBuf,
     pub line: u32,
     pub column: u32,
+    /// Field path of the definition (e.g. `slos[1].name`), may be empty.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub path: String,
 }
 
 impl Source {
@@ -56,6 +59,20 @@ impl Source {
             file: file.to_path_buf(),
             line: loc.line,
             column: loc.column,
+            path: String::new(),
+        }
+    }
+    /// A source that also names the field path of the definition.
+    pub fn at(file: &std::path::Path, loc: Loc, path: &super::error::FieldPath) -> Self {
+        Source {
+            path: path.to_string(),
+            ..Source::new(file, loc)
+        }
+    }
+    pub fn loc(&self) -> Loc {
+        Loc {
+            line: self.line,
+            column: self.column,
         }
     }
 }

@@ -1,0 +1,65 @@
+//! Command-line interface: clap commands, exit codes, output. Business rules
+//! live in the library modules; this only wires them to a terminal.
+
+pub mod check;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every command.
+pub mod exit {
+    /// Pass (or warn without `--fail-on-warn`); or the command succeeded.
+    pub const OK: i32 = 0;
+    /// A verdict failed, or `--check` found a difference.
+    pub const FAIL: i32 = 1;
+    /// Usage error or invalid input (specs, flags).
+    pub const INVALID: i32 = 2;
+    /// The verdict is inconclusive.
+    pub const INCONCLUSIVE: i32 = 3;
+}
+
+/// verdict turns Prometheus metrics into reliability verdicts: did a chaos
+/// experiment stay inside its SLOs, how much error budget did it cost, how
+/// fast did the service recover, did the alerts fire?
+#[derive(Debug, Parser)]
+#[command(name = "verdict", version, propagate_version = true)]
+#[command(after_help = "Exit codes: 0 pass (or success), 1 fail, 2 invalid input or usage, 3 inconclusive.\n\
+Docs: README.md and docs/ in the repository.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate SLO spec files (Sloth, verdict/v1, OpenSLO, Pyrra) and print what they define.
+    ///
+    /// Every error is reported with file:line:column and the field path
+    /// (e.g. `slos[2].sli.events.error_query`). Exit code 0 when all files
+    /// are valid, 2 otherwise.
+    Check(check::CheckArgs),
+}
+
+/// Default location of SLO specs.
+pub fn default_slos_dir() -> PathBuf {
+    PathBuf::from("slos")
+}
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Check(args) => check::run(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
