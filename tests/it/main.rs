@@ -1,0 +1,5 @@
+//! verdict's integration tests: a single test binary with one module per
+//! area, so they share one build and the real-Prometheus harness.
+
+mod harness;
+mod harness_test;
