@@ -68,10 +68,7 @@ fn write_summary(set: &SpecSet, quiet: bool, out: &mut dyn Write) -> std::io::Re
                 plural(svc.slos.len())
             )?;
             for slo in &svc.slos {
-                let period = slo
-                    .period
-                    .map(|p| format!(" over {p}"))
-                    .unwrap_or_default();
+                let period = slo.period.map(|p| format!(" over {p}")).unwrap_or_default();
                 writeln!(
                     out,
                     "  {:<40} {}% {}{}",

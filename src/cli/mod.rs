@@ -24,8 +24,10 @@ pub mod exit {
 /// fast did the service recover, did the alerts fire?
 #[derive(Debug, Parser)]
 #[command(name = "verdict", version, propagate_version = true)]
-#[command(after_help = "Exit codes: 0 pass (or success), 1 fail, 2 invalid input or usage, 3 inconclusive.\n\
-Docs: README.md and docs/ in the repository.")]
+#[command(
+    after_help = "Exit codes: 0 pass (or success), 1 fail, 2 invalid input or usage, 3 inconclusive.\n\
+Docs: README.md and docs/ in the repository."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

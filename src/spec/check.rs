@@ -24,21 +24,47 @@ pub fn query(d: &mut Decoder, f: &Field<'_>, query: &str, needs_window: bool) ->
     match validate(&rendered) {
         Ok(_) => true,
         Err(e) => {
+            let template_pos = template_position(query, e.position);
             let near: String = rendered.chars().skip(e.position).take(24).collect();
             let near = near.lines().next().unwrap_or("").trim().to_string();
             let mut msg = format!("{e}");
             if !near.is_empty() && !msg.contains(&near) {
                 msg.push_str(&format!(" (near `{near}`)"));
             }
-            if needs_window {
+            if needs_window && has_window(query) {
                 msg.push_str(&format!(
                     " (with {{{{.window}}}} rendered as {CHECK_WINDOW})"
                 ));
             }
-            d.at(f, msg);
+            // Point at the character itself when the value is in the file verbatim.
+            let loc = if f.node.as_str() == Some(query) {
+                d.locate_in_value(f.node, template_pos)
+            } else {
+                None
+            };
+            d.error(loc.unwrap_or(f.node.loc), &f.path, msg);
             false
         }
     }
+}
+
+/// Maps a character position in the rendered query back to the template
+/// (each `{{.window}}` became the short check window).
+fn template_position(template: &str, rendered_pos: usize) -> usize {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = RE.get_or_init(|| regex::Regex::new(r"\{\{\s*\.window\s*\}\}").expect("static regex"));
+    let window_len = CHECK_WINDOW.chars().count();
+    let mut shift: isize = 0;
+    for m in re.find_iter(template) {
+        let start = template[..m.start()].chars().count() as isize;
+        let len = template[m.start()..m.end()].chars().count() as isize;
+        let rendered_start = start - shift;
+        if (rendered_pos as isize) < rendered_start + window_len as isize {
+            break;
+        }
+        shift += len - window_len as isize;
+    }
+    (rendered_pos as isize + shift).max(0) as usize
 }
 
 /// Checks an objective given in percent: strictly between 0 and 100.
@@ -97,7 +123,12 @@ pub fn criterion(s: &str) -> Result<(), String> {
     });
     let t = s.trim();
     if re.is_match(t) {
-        if t.ends_with('%') && !t.trim_start_matches(['<', '>', '=', '!']).trim().starts_with(['+', '-']) {
+        if t.ends_with('%')
+            && !t
+                .trim_start_matches(['<', '>', '=', '!'])
+                .trim()
+                .starts_with(['+', '-'])
+        {
             return Err(format!(
                 "invalid criterion {s:?}: a relative criterion needs a sign, e.g. <=+20% or >=-5%"
             ));

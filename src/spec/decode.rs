@@ -15,6 +15,8 @@ use super::yaml::{Loc, Node, Value};
 pub struct Decoder<'f> {
     pub file: &'f Path,
     pub errors: Vec<SpecError>,
+    /// The file's text, when available, to point inside scalar values.
+    pub source: Option<&'f str>,
 }
 
 impl<'f> Decoder<'f> {
@@ -22,7 +24,54 @@ impl<'f> Decoder<'f> {
         Decoder {
             file,
             errors: Vec::new(),
+            source: None,
         }
+    }
+
+    /// A decoder that can also locate positions inside scalar values.
+    pub fn with_source(file: &'f Path, source: &'f str) -> Self {
+        Decoder {
+            source: Some(source),
+            ..Decoder::new(file)
+        }
+    }
+
+    /// The file location of character `pos` of the string value of `node`,
+    /// when the value's text can be found verbatim in the source (plain,
+    /// quoted without escapes before `pos`, or block scalars).
+    pub fn locate_in_value(&self, node: &Node, pos: usize) -> Option<Loc> {
+        let source = self.source?;
+        let Value::Str(text) = &node.value else {
+            return None;
+        };
+        let mut k = 0usize;
+        let mut off = pos;
+        for (i, line) in text.split('\n').enumerate() {
+            let n = line.chars().count();
+            if off <= n {
+                k = i;
+                break;
+            }
+            off -= n + 1;
+            k = i + 1;
+        }
+        let want: String = text.split('\n').nth(k)?.to_string();
+        let file_line = source.lines().nth(node.loc.line as usize - 1 + k)?;
+        let mut col = node.loc.column as usize; // 1-based
+        let rest: String = file_line.chars().skip(col - 1).collect();
+        let rest = if k == 0 && (rest.starts_with('"') || rest.starts_with('\'')) {
+            col += 1;
+            rest.chars().skip(1).collect()
+        } else {
+            rest
+        };
+        if !rest.starts_with(want.as_str()) {
+            return None;
+        }
+        Some(Loc {
+            line: node.loc.line + k as u32,
+            column: (col + off) as u32,
+        })
     }
 
     pub fn error(&mut self, loc: Loc, path: &FieldPath, message: impl Into<String>) {

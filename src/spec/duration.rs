@@ -77,6 +77,9 @@ impl PromDuration {
             if start == pos {
                 return Err(err("expected a number before each unit"));
             }
+            if bytes.get(pos).is_some_and(|b| b.is_ascii_whitespace()) {
+                return Err(err("spaces are not allowed"));
+            }
             if bytes.get(pos) == Some(&b'.') {
                 return Err(err(
                     "fractions are not allowed; use a smaller unit, e.g. 90m",

@@ -128,7 +128,7 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<SpecSet, SpecErrors
                 continue;
             }
         };
-        let mut d = Decoder::new(path);
+        let mut d = Decoder::with_source(path, text);
         for doc in &docs {
             match &doc.value {
                 // OpenSLO style: a YAML list of objects.
@@ -144,6 +144,8 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<SpecSet, SpecErrors
         errors.extend(d.errors);
     }
     check_unique_ids(&set, &mut errors);
+    // Report in file order, whatever order the fields were checked in.
+    errors.sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
     if errors.is_empty() {
         Ok(set)
     } else {
@@ -167,9 +169,7 @@ fn decode_object(d: &mut Decoder, f: &Field<'_>, set: &mut SpecSet) {
     let api = f.node.get("apiVersion").and_then(|n| n.as_str());
     let kind = f.node.get("kind").and_then(|n| n.as_str()).unwrap_or("");
     let service = match (version, api) {
-        (Some("prometheus/v1"), None) => {
-            sloth::decode_versioned(d, f, sloth::Flavour::Sloth)
-        }
+        (Some("prometheus/v1"), None) => sloth::decode_versioned(d, f, sloth::Flavour::Sloth),
         (Some("verdict/v1"), None) => sloth::decode_versioned(d, f, sloth::Flavour::Native),
         (Some(v), None) => {
             let at = f.node.get("version").map(|n| n.loc).unwrap_or(f.node.loc);
@@ -199,7 +199,11 @@ fn decode_object(d: &mut Decoder, f: &Field<'_>, set: &mut SpecSet) {
             None
         }
         (_, Some(a)) => {
-            let at = f.node.get("apiVersion").map(|n| n.loc).unwrap_or(f.node.loc);
+            let at = f
+                .node
+                .get("apiVersion")
+                .map(|n| n.loc)
+                .unwrap_or(f.node.loc);
             d.error(
                 at,
                 &f.path.key("apiVersion"),

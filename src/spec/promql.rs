@@ -55,6 +55,7 @@ fn tidy(message: &str, query: &str) -> String {
     if m.starts_with("invalid promql query") || m.is_empty() {
         let at = locate_error(query, message);
         let near: String = query.chars().skip(at).take(20).collect();
+        let near = near.lines().next().unwrap_or("").to_string();
         if near.trim().is_empty() {
             "unexpected end of query".to_string()
         } else {
@@ -115,6 +116,34 @@ fn viable(prefix: &str) -> bool {
     })
 }
 
+/// The character index of the last opening bracket that is never closed.
+fn unmatched_open(query: &str) -> Option<usize> {
+    let mut stack = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in query.chars().enumerate() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '{' | '[' => stack.push(i),
+            ')' | '}' | ']' => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
 /// The character index of the first token at which the query stops being
 /// completable to a valid expression.
 fn locate_error(query: &str, message: &str) -> usize {
@@ -129,6 +158,12 @@ fn locate_error(query: &str, message: &str) -> usize {
             if let Some(i) = query.chars().position(|q| q == c) {
                 return i;
             }
+        }
+    }
+    // Unclosed brackets: point at the one left open.
+    if message.starts_with("unclosed left") {
+        if let Some(i) = unmatched_open(query) {
+            return i;
         }
     }
     // Unknown functions: point at the name.
@@ -213,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_closing_parenthesis_points_at_the_end() {
+    fn a_missing_closing_parenthesis_points_at_the_unclosed_one() {
         let q = "sum(rate(x[5m])";
         let e = validate(q).unwrap_err();
         assert_eq!(e.position, q.len());

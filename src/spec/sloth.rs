@@ -66,7 +66,16 @@ pub fn decode_k8s_meta(d: &mut Decoder, f: &Field<'_>) -> Option<K8sMeta> {
     let namespace = m.opt_str(d, "namespace").map(|(s, _)| s);
     let labels = m.labels(d, "labels");
     let annotations = m.labels(d, "annotations");
-    for k in ["uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "generateName", "finalizers", "ownerReferences"] {
+    for k in [
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "managedFields",
+        "generateName",
+        "finalizers",
+        "ownerReferences",
+    ] {
         m.ignore(k);
     }
     m.finish(d);
@@ -146,7 +155,10 @@ fn decode_slo(d: &mut Decoder, f: &Field<'_>, service: &str, flavour: Flavour) -
         let v = decode::number(d, &of, false)?;
         check::objective_percent(d, &of, v).then_some(v)
     });
-    let description = m.opt_str(d, "description").map(|(s, _)| s).unwrap_or_default();
+    let description = m
+        .opt_str(d, "description")
+        .map(|(s, _)| s)
+        .unwrap_or_default();
     let labels = match m.opt("labels") {
         Some(lf) => {
             let l = decode::string_map(d, &lf);
@@ -201,7 +213,11 @@ fn decode_sli(d: &mut Decoder, f: &Field<'_>, flavour: Flavour) -> Option<Sli> {
     let mut m = Fields::of(d, f, flavour.camel())?;
     let events = m.opt("events");
     let raw = m.opt("raw");
-    let latency = if flavour.native() { m.opt("latency") } else { None };
+    let latency = if flavour.native() {
+        m.opt("latency")
+    } else {
+        None
+    };
     let plugin = m.opt("plugin");
     m.finish(d);
     if let Some(p) = &plugin {
@@ -279,7 +295,10 @@ fn decode_latency(d: &mut Decoder, f: &Field<'_>) -> Option<Sli> {
         Some((s, sf)) => {
             let t = s.trim();
             if !(t.starts_with('{') && t.ends_with('}')) {
-                d.at(&sf, "selector must be label matchers in braces, e.g. {service=\"order\"}");
+                d.at(
+                    &sf,
+                    "selector must be label matchers in braces, e.g. {service=\"order\"}",
+                );
                 ok = false;
             } else if let Err(e) = super::promql::validate(&format!("x{t}")) {
                 d.at(&sf, format!("invalid label matchers: {}", e.message));
@@ -303,7 +322,10 @@ fn decode_latency(d: &mut Decoder, f: &Field<'_>) -> Option<Sli> {
         if secs > 0.0 {
             Some(secs)
         } else {
-            d.at(&tf, "threshold must be greater than zero (seconds, or a duration like 300ms)");
+            d.at(
+                &tf,
+                "threshold must be greater than zero (seconds, or a duration like 300ms)",
+            );
             None
         }
     });
@@ -363,7 +385,10 @@ fn budget_fraction(d: &mut Decoder, f: &Field<'_>) -> Option<f64> {
     let v = match &f.node.value {
         super::yaml::Value::Str(s) => {
             let Some(num) = s.trim().strip_suffix('%') else {
-                d.at(f, format!("expected a percentage like 5% or a fraction like 0.05, found {s:?}"));
+                d.at(
+                    f,
+                    format!("expected a percentage like 5% or a fraction like 0.05, found {s:?}"),
+                );
                 return None;
             };
             match num.trim().parse::<f64>() {
@@ -468,8 +493,14 @@ fn decode_indicators(d: &mut Decoder, f: &Field<'_>) -> Vec<Indicator> {
         };
         let name = m.req_str(d, "name");
         let query = m.req_str(d, "query");
-        let description = m.opt_str(d, "description").map(|(s, _)| s).unwrap_or_default();
-        let pass = m.opt("pass").map(|pf| decode_criteria_lists(d, &pf)).unwrap_or_default();
+        let description = m
+            .opt_str(d, "description")
+            .map(|(s, _)| s)
+            .unwrap_or_default();
+        let pass = m
+            .opt("pass")
+            .map(|pf| decode_criteria_lists(d, &pf))
+            .unwrap_or_default();
         let warning = m
             .opt("warning")
             .map(|wf| decode_criteria_lists(d, &wf))
@@ -529,7 +560,10 @@ fn decode_criteria_lists(d: &mut Decoder, f: &Field<'_>) -> Vec<Vec<String>> {
             }
         }
         if list.is_empty() {
-            d.at(&list_field, "a criteria list needs at least one criterion, e.g. \"<=+20%\"");
+            d.at(
+                &list_field,
+                "a criteria list needs at least one criterion, e.g. \"<=+20%\"",
+            );
         } else {
             out.push(list);
         }
