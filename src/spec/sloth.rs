@@ -444,7 +444,8 @@ fn decode_verdict(d: &mut Decoder, f: &Field<'_>) -> Option<VerdictSpec> {
     if let Some(x) = m.opt("expect_alerts") {
         v.expect_alerts = decode::string_list(d, &x);
     }
-    v.max_time_to_detect = m.opt_duration(d, "max_time_to_detect").map(|(p, _)| p);
+    let ttd = m.opt_duration(d, "max_time_to_detect");
+    v.max_time_to_detect = ttd.as_ref().map(|(p, _)| *p);
     if let Some(x) = m.opt("min_events") {
         if let Some(n) = decode::unsigned(d, &x) {
             v.min_events = n;
@@ -474,10 +475,9 @@ fn decode_verdict(d: &mut Decoder, f: &Field<'_>) -> Option<VerdictSpec> {
             v.abort_burn_rate = t;
         }
     }
-    if v.max_time_to_detect.is_some() && v.expect_alerts.is_empty() {
-        d.error(
-            f.loc(),
-            &f.path.key("max_time_to_detect"),
+    if let (Some((_, tf)), true) = (&ttd, v.expect_alerts.is_empty()) {
+        d.at(
+            tf,
             "max_time_to_detect needs `expect_alerts`: name the alerts whose firing counts as detection",
         );
     }

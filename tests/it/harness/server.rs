@@ -12,6 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use verdict::prom::{PromClient, PromConfig, QueryData};
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -160,9 +161,20 @@ impl PromServer {
         &self.startup
     }
 
-    /// Evaluates `query` at `at` (unix seconds): the vector's samples, or a
-    /// scalar as one sample without labels.
-    /// Kept small on purpose: to be replaced by `verdict::prom::PromClient`.
+    /// A verdict Prometheus client for this server (short timeout, few retries).
+    pub fn client(&self) -> PromClient {
+        PromClient::new(PromConfig {
+            base_url: self.base_url.clone(),
+            timeout: std::time::Duration::from_secs(10),
+            max_retries: 1,
+            backoff_initial: std::time::Duration::from_millis(50),
+            ..PromConfig::default()
+        })
+        .expect("a loopback base URL is a valid client config")
+    }
+
+    /// Evaluates `query` at `at` (unix seconds) with verdict's own client:
+    /// the vector's samples, or a scalar as one sample without labels.
     pub async fn instant_query(
         &self,
         query: &str,
@@ -172,42 +184,20 @@ impl PromServer {
             query: query.to_owned(),
             reason,
         };
-        let body: Value = self
-            .http
-            .get(format!("{}/api/v1/query", self.base_url))
-            .query(&[("query", query), ("time", &at.to_string())])
-            .send()
+        let result = self
+            .client()
+            .query_instant(query, at as f64)
             .await
-            .map_err(|e| fail(e.to_string()))?
-            .json()
-            .await
-            .map_err(|e| fail(format!("reading the response: {e}")))?;
-        if body["status"] != "success" {
-            return Err(fail(format!("{}: {}", body["errorType"], body["error"])));
-        }
-        let value = |pair: &Value| pair[1].as_str().and_then(|v| v.parse::<f64>().ok());
-        let data = &body["data"];
-        match data["resultType"].as_str() {
-            Some("vector") => data["result"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    let labels = s["metric"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                        .collect();
-                    value(&s["value"])
-                        .map(|v| (labels, v))
-                        .ok_or_else(|| fail(format!("bad sample {s}")))
-                })
-                .collect(),
-            Some("scalar") => value(&data["result"])
-                .map(|v| vec![(Labels::new(), v)])
-                .ok_or_else(|| fail(format!("bad scalar {}", data["result"]))),
-            other => Err(fail(format!("unsupported result type {other:?}"))),
+            .map_err(|e| fail(e.to_string()))?;
+        match result.data {
+            QueryData::Vector(samples) => {
+                Ok(samples.into_iter().map(|s| (s.labels, s.v)).collect())
+            }
+            QueryData::Scalar { v, .. } => Ok(vec![(Labels::new(), v)]),
+            other => Err(fail(format!(
+                "unsupported result type {}",
+                other.result_type()
+            ))),
         }
     }
 
