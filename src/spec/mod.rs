@@ -4,5 +4,7 @@ pub mod decode;
 pub mod duration;
 pub mod error;
 pub mod model;
+pub mod openslo;
 pub mod promql;
+pub mod pyrra;
 pub mod yaml;
