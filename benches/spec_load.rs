@@ -44,7 +44,9 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("load_and_validate");
     group.sample_size(20);
     group.bench_function("1000_slos", |b| {
-        b.iter(|| verdict::spec::load_sources(std::hint::black_box(&sources)).map(|s| s.services.len()))
+        b.iter(|| {
+            verdict::spec::load_sources(std::hint::black_box(&sources)).map(|s| s.services.len())
+        })
     });
     group.finish();
 }

@@ -125,7 +125,7 @@ impl fmt::Display for PromDuration {
         let mut rest = self.millis;
         for (unit, size) in UNITS {
             let exact_only = unit == "y" || unit == "w";
-            if exact_only && rest % size != 0 {
+            if exact_only && !rest.is_multiple_of(size) {
                 continue;
             }
             if rest >= size {

@@ -11,7 +11,9 @@ pub mod decode;
 pub mod duration;
 pub mod error;
 pub mod model;
+pub mod openslo;
 pub mod promql;
+pub mod pyrra;
 pub mod sloth;
 pub mod yaml;
 
@@ -114,6 +116,7 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<SpecSet, SpecErrors> {
 pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<SpecSet, SpecErrors> {
     let mut set = SpecSet::default();
     let mut errors = Vec::new();
+    let mut openslo = openslo::OpenSloObjects::new();
     for (path, text) in sources {
         set.files.push(path.clone());
         let docs = match yaml::parse_documents(text) {
@@ -135,14 +138,21 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<SpecSet, SpecErrors
                 Value::Seq(items) => {
                     for (i, item) in items.iter().enumerate() {
                         let f = Field::new(item, FieldPath::root().index(i));
-                        decode_object(&mut d, &f, &mut set);
+                        decode_object(&mut d, &f, &mut set, &mut openslo);
                     }
                 }
-                _ => decode_object(&mut d, &Field::new(doc, FieldPath::root()), &mut set),
+                _ => decode_object(
+                    &mut d,
+                    &Field::new(doc, FieldPath::root()),
+                    &mut set,
+                    &mut openslo,
+                ),
             }
         }
         errors.extend(d.errors);
     }
+    // OpenSLO objects reference each other across files: resolve at the end.
+    set.services.extend(openslo.resolve(&mut errors));
     check_unique_ids(&set, &mut errors);
     // Report in file order, whatever order the fields were checked in.
     errors.sort_by(|a, b| (&a.file, a.loc).cmp(&(&b.file, b.loc)));
@@ -154,7 +164,12 @@ pub fn load_sources(sources: &[(PathBuf, String)]) -> Result<SpecSet, SpecErrors
 }
 
 /// Dispatches one YAML object on `version` or `apiVersion`/`kind`.
-fn decode_object(d: &mut Decoder, f: &Field<'_>, set: &mut SpecSet) {
+fn decode_object(
+    d: &mut Decoder,
+    f: &Field<'_>,
+    set: &mut SpecSet,
+    openslo: &mut openslo::OpenSloObjects,
+) {
     if !matches!(f.node.value, Value::Map(_)) {
         d.at(
             f,
@@ -194,10 +209,17 @@ fn decode_object(d: &mut Decoder, f: &Field<'_>, set: &mut SpecSet) {
                 None
             }
         },
-        (_, Some(a)) if a.starts_with("openslo/") || a.starts_with("pyrra.dev/") => {
-            d.at(f, format!("{a} import is not available in this build"));
+        (_, Some(a)) if a.starts_with("openslo/") => {
+            openslo.collect(d, f);
             None
         }
+        (_, Some("pyrra.dev/v1alpha1")) => match kind {
+            "ServiceLevelObjective" => pyrra::decode_pyrra(d, f),
+            other => {
+                unknown_kind(d, f, other, "pyrra.dev/v1alpha1", "ServiceLevelObjective");
+                None
+            }
+        },
         (_, Some(a)) => {
             let at = f
                 .node

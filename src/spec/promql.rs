@@ -154,25 +154,25 @@ fn locate_error(query: &str, message: &str) -> usize {
             .chars()
             .take(1)
             .collect();
-        if let Some(c) = ch.chars().next() {
-            if let Some(i) = query.chars().position(|q| q == c) {
-                return i;
-            }
-        }
-    }
-    // Unclosed brackets: point at the one left open.
-    if message.starts_with("unclosed left") {
-        if let Some(i) = unmatched_open(query) {
+        if let Some(c) = ch.chars().next()
+            && let Some(i) = query.chars().position(|q| q == c)
+        {
             return i;
         }
     }
+    // Unclosed brackets: point at the one left open.
+    if message.starts_with("unclosed left")
+        && let Some(i) = unmatched_open(query)
+    {
+        return i;
+    }
     // Unknown functions: point at the name.
-    if let Some(rest) = message.strip_prefix("unknown function with name '") {
-        if let Some(name) = rest.split('\'').next() {
-            let re = Regex::new(&format!(r"\b{}\s*\(", regex::escape(name)));
-            if let Some(m) = re.ok().and_then(|re| re.find(query)) {
-                return query[..m.start()].chars().count();
-            }
+    if let Some(rest) = message.strip_prefix("unknown function with name '")
+        && let Some(name) = rest.split('\'').next()
+    {
+        let re = Regex::new(&format!(r"\b{}\s*\(", regex::escape(name)));
+        if let Some(m) = re.ok().and_then(|re| re.find(query)) {
+            return query[..m.start()].chars().count();
         }
     }
     // Walk token boundaries (whitespace and punctuation) from the left.
@@ -251,10 +251,10 @@ mod tests {
     fn a_missing_closing_parenthesis_points_at_the_unclosed_one() {
         let q = "sum(rate(x[5m])";
         let e = validate(q).unwrap_err();
-        assert_eq!(e.position, q.len());
+        assert_eq!(e.position, 3);
         assert_eq!(
             e.to_string(),
-            "invalid PromQL at position 16: unclosed left parenthesis"
+            "invalid PromQL at position 4: unclosed left parenthesis"
         );
     }
 

@@ -432,10 +432,10 @@ fn decode_verdict(d: &mut Decoder, f: &Field<'_>) -> Option<VerdictSpec> {
     let mut m = Fields::of(d, f, false)?;
     let mut v = VerdictSpec::default();
     let errors_before = d.errors.len();
-    if let Some(x) = m.opt("max_budget_consumed") {
-        if let Some(b) = budget_fraction(d, &x) {
-            v.max_budget_consumed = b;
-        }
+    if let Some(x) = m.opt("max_budget_consumed")
+        && let Some(b) = budget_fraction(d, &x)
+    {
+        v.max_budget_consumed = b;
     }
     v.max_time_to_recover = m.opt_duration(d, "max_time_to_recover").map(|(p, _)| p);
     if let Some(x) = m.opt("max_peak_burn_rate") {
@@ -446,10 +446,10 @@ fn decode_verdict(d: &mut Decoder, f: &Field<'_>) -> Option<VerdictSpec> {
     }
     let ttd = m.opt_duration(d, "max_time_to_detect");
     v.max_time_to_detect = ttd.as_ref().map(|(p, _)| *p);
-    if let Some(x) = m.opt("min_events") {
-        if let Some(n) = decode::unsigned(d, &x) {
-            v.min_events = n;
-        }
+    if let Some(x) = m.opt("min_events")
+        && let Some(n) = decode::unsigned(d, &x)
+    {
+        v.min_events = n;
     }
     if let Some((s, x)) = m.opt_str(d, "on_no_data") {
         match s.as_str() {
@@ -462,18 +462,18 @@ fn decode_verdict(d: &mut Decoder, f: &Field<'_>) -> Option<VerdictSpec> {
             ),
         }
     }
-    if let Some(x) = m.opt("recovery_threshold") {
-        if let Some(t) = positive(d, &x) {
-            v.recovery_threshold = t;
-        }
+    if let Some(x) = m.opt("recovery_threshold")
+        && let Some(t) = positive(d, &x)
+    {
+        v.recovery_threshold = t;
     }
     if let Some((p, _)) = m.opt_duration(d, "stable_for") {
         v.stable_for = p;
     }
-    if let Some(x) = m.opt("abort_burn_rate") {
-        if let Some(t) = positive(d, &x) {
-            v.abort_burn_rate = t;
-        }
+    if let Some(x) = m.opt("abort_burn_rate")
+        && let Some(t) = positive(d, &x)
+    {
+        v.abort_burn_rate = t;
     }
     if let (Some((_, tf)), true) = (&ttd, v.expect_alerts.is_empty()) {
         d.at(

@@ -352,6 +352,7 @@ fn every_sloth_conformance_input_loads() {
         ("02-base-28d", &["svc01-slo1", "svc01-slo02"]),
         ("03-base-custom-windows-7d", &["svc01-slo1", "svc01-slo02"]),
         ("04-base-k8s-crd", &["svc01-slo1", "svc01-slo02"]),
+        ("05-openslo-v1alpha", &["svc01-slo1-0"]),
         ("06-base-extra-labels", &["svc01-slo1", "svc01-slo02"]),
         ("07-base-no-alerts", &["svc01-slo1", "svc01-slo02"]),
         (
@@ -381,4 +382,109 @@ fn every_sloth_conformance_input_loads() {
     assert_eq!(svc.slos[1].sli.kind(), "raw");
     assert_eq!(svc.slos[0].alerting.name.as_deref(), Some("myServiceAlert"));
     assert!(svc.slos[1].alerting.page.disable && svc.slos[1].alerting.ticket.disable);
+}
+
+/// Loads a conformance path and returns the error lines with the
+/// conformance prefix removed, so the expectations stay readable.
+fn conformance_errors(rel: &str) -> Vec<String> {
+    let root = conformance();
+    let err = spec::load_paths(&[root.join(rel)]).expect_err("should fail");
+    let prefix = format!("{}/", root.display());
+    err.0
+        .iter()
+        .map(|e| e.to_string().replace(&prefix, ""))
+        .collect()
+}
+
+#[test]
+fn pyrra_ratio_and_latency_objectives_load() {
+    let root = conformance().join("pyrra");
+    let set = spec::load_paths(&[
+        root.join("prometheus-http.yaml"),
+        root.join("caddy-response-latency.yaml"),
+        root.join("slo-apiserver-read-response-errors.yaml"),
+    ])
+    .unwrap();
+    let ids: Vec<&str> = set.slos().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "prometheus-api-query-prometheus-api-query",
+            "caddy-response-latency-caddy-response-latency",
+            "apiserver-read-response-errors-apiserver-read-response-errors"
+        ]
+    );
+    let http = set.slos().next().unwrap();
+    assert_eq!(http.objective, 99.0);
+    assert_eq!(http.period.map(|p| p.to_string()).as_deref(), Some("1w"));
+    assert_eq!(
+        http.sli,
+        Sli::Events {
+            error_query: r#"sum by (handler) (rate(prometheus_http_requests_total{code=~"5..",handler=~"/api.*"}[{{.window}}]))"#.into(),
+            total_query: r#"sum by (handler) (rate(prometheus_http_requests_total{handler=~"/api.*"}[{{.window}}]))"#.into(),
+        }
+    );
+    let caddy = set.slos().nth(1).unwrap();
+    assert_eq!((caddy.objective, caddy.sli.kind()), (90.0, "good/total"));
+    assert_eq!(caddy.period.map(|p| p.to_string()).as_deref(), Some("4w"));
+}
+
+#[test]
+fn pyrra_indicators_verdict_cannot_honour_are_refused_by_name() {
+    assert_eq!(
+        conformance_errors("pyrra/pyrra-connect-latency.yaml"),
+        [
+            "pyrra/pyrra-connect-latency.yaml:15:7: spec.indicator.latencyNative: latencyNative is not supported: it reads native histograms, and verdict's latency SLIs read classic histogram buckets; use `latency` with a `_bucket{le=\"...\"}` success metric"
+        ]
+    );
+    assert_eq!(
+        conformance_errors("pyrra/prometheus-probe-success.yaml"),
+        [
+            "pyrra/prometheus-probe-success.yaml:13:7: spec.indicator.bool_gauge: bool_gauge is not supported: a boolean gauge counts good samples (time), and verdict computes error ratios from request counters; use `ratio` with counters"
+        ]
+    );
+}
+
+#[test]
+fn openslo_v1_examples_load_across_files_except_documented_unsupported_features() {
+    assert_eq!(
+        conformance_errors("openslo/go-sdk-v1"),
+        [
+            "openslo/go-sdk-v1/slos.yaml:35:11: [0].spec.timeWindow[0].calendar: calendar-aligned time windows are not supported: verdict's SLO period is a rolling window; use `isRolling: true` without `calendar`",
+            "openslo/go-sdk-v1/slos.yaml:37:22: [0].spec.budgetingMethod: budgetingMethod Timeslices is not supported: verdict computes occurrence-based error ratios",
+        ]
+    );
+}
+
+#[test]
+fn openslo_spec_repo_placeholders_are_not_promql() {
+    let errors = conformance_errors("openslo/spec-repo/budgeting-method__ratio-timeslices.yaml");
+    let f = "openslo/spec-repo/budgeting-method__ratio-timeslices.yaml";
+    assert_eq!(
+        errors,
+        [
+            format!(
+                "{f}:18:19: spec.indicator.spec.ratioMetric.good.metricSource.type: metric source type `Any` is not supported: verdict reads Prometheus queries only (type: Prometheus)"
+            ),
+            format!(
+                "{f}:20:22: spec.indicator.spec.ratioMetric.good.metricSource.spec.query: placeholder query `Any` is not PromQL"
+            ),
+            format!(
+                "{f}:23:19: spec.indicator.spec.ratioMetric.total.metricSource.type: metric source type `Any` is not supported: verdict reads Prometheus queries only (type: Prometheus)"
+            ),
+            format!(
+                "{f}:25:22: spec.indicator.spec.ratioMetric.total.metricSource.spec.query: placeholder query `Any` is not PromQL"
+            ),
+            format!(
+                "{f}:29:20: spec.budgetingMethod: budgetingMethod RatioTimeslices is not supported: verdict computes occurrence-based error ratios"
+            ),
+        ]
+    );
+    // Every spec-repo example fails, each for a stated reason; none loads silently.
+    let all = conformance_errors("openslo/spec-repo");
+    assert_eq!(all.len(), 18);
+    assert!(
+        all.iter()
+            .any(|e| e.contains("thresholdMetric is not supported"))
+    );
 }
