@@ -1856,7 +1856,7 @@ mod tests {
     use std::path::Path;
 
     fn conformance() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance")
     }
 
     /// Loads files like the loader does: every OpenSLO object of every

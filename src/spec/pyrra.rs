@@ -396,7 +396,7 @@ mod tests {
 
     fn fixture(name: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/conformance/pyrra")
+            .join("tests/fixtures/conformance/pyrra")
             .join(name)
     }
 

@@ -9,7 +9,7 @@ use std::process::Command;
 use verdict::spec::{self, Sli};
 
 fn conformance() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/conformance")
 }
 
 struct Run {
