@@ -3,5 +3,6 @@
 //! The library does the work; `src/main.rs` only parses the command line and
 //! calls into it. See ARCHITECTURE.md for the module map.
 
+pub mod eval;
 pub mod prom;
 pub mod spec;
