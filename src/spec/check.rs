@@ -113,30 +113,10 @@ pub fn label_names<'a>(
     }
 }
 
-/// Checks one indicator criterion (`<0.5`, `<=+20%`, `>-5`): an operator,
-/// then an absolute number, a signed relative percentage, or a signed delta.
+/// Checks one indicator criterion (`<0.5`, `<=+20%`, `>-5`) with the
+/// evaluator's own parser, so what validates is exactly what evaluates.
 pub fn criterion(s: &str) -> Result<(), String> {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = RE.get_or_init(|| {
-        regex::Regex::new(r"^(<=|>=|==|!=|<|>|=)\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?$")
-            .expect("static regex")
-    });
-    let t = s.trim();
-    if re.is_match(t) {
-        if t.ends_with('%')
-            && !t
-                .trim_start_matches(['<', '>', '=', '!'])
-                .trim()
-                .starts_with(['+', '-'])
-        {
-            return Err(format!(
-                "invalid criterion {s:?}: a relative criterion needs a sign, e.g. <=+20% or >=-5%"
-            ));
-        }
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid criterion {s:?}: expected an operator (<, <=, >, >=, =, !=) and a number: absolute (<0.5), relative to the baseline (<=+20%), or a delta (<=+0.1)"
-        ))
-    }
+    crate::eval::criteria::parse_criterion(s)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

@@ -289,7 +289,7 @@ indicators:
             "native.yaml:10:20: slos[0].sli.latency.threshold: threshold must be greater than zero (seconds, or a duration like 300ms)",
             "native.yaml:12:19: slos[0].verdict.on_no_data: unknown value \"ignore\", expected one of: inconclusive, fail, pass",
             "native.yaml:13:27: slos[0].verdict.max_time_to_detect: max_time_to_detect needs `expect_alerts`: name the alerts whose firing counts as detection",
-            "native.yaml:18:10: indicators[0].pass[0][0]: invalid criterion \"<=20%\": a relative criterion needs a sign, e.g. <=+20% or >=-5%",
+            "native.yaml:18:10: indicators[0].pass[0][0]: invalid criterion \"<=20%\" at column 3: a percentage is relative to the baseline and needs a sign, e.g. <=+10% or >=-5%",
         ],
     );
 }
