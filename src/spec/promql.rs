@@ -69,12 +69,14 @@ fn tidy(message: &str, query: &str) -> String {
 /// Candidate suffixes that can complete a valid prefix.
 const COMPLETIONS: [&str; 8] = ["", " 1", " x", "[5m]", " x[5m]", "x}", "x}[5m]", ")"];
 
-fn closers_for(prefix: &str) -> String {
-    // Close open brackets innermost first, ignoring brackets inside strings.
+/// Brackets still open at the end of `text` (character index and the
+/// closing bracket it needs, outermost first), ignoring brackets inside
+/// quoted strings, and the quote character of an unterminated string.
+fn open_brackets(text: &str) -> (Vec<(usize, char)>, Option<char>) {
     let mut stack = Vec::new();
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for c in prefix.chars() {
+    for (i, c) in text.chars().enumerate() {
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -87,21 +89,25 @@ fn closers_for(prefix: &str) -> String {
         }
         match c {
             '"' | '\'' | '`' => quote = Some(c),
-            '(' => stack.push(')'),
-            '{' => stack.push('}'),
-            '[' => stack.push(']'),
+            '(' => stack.push((i, ')')),
+            '{' => stack.push((i, '}')),
+            '[' => stack.push((i, ']')),
             ')' | '}' | ']' => {
                 stack.pop();
             }
             _ => {}
         }
     }
-    let mut out = String::new();
-    if let Some(q) = quote {
-        out.push(q);
-    }
-    out.extend(stack.iter().rev());
-    out
+    (stack, quote)
+}
+
+/// The text that closes an unterminated string and every open bracket.
+fn closers_for(prefix: &str) -> String {
+    let (stack, quote) = open_brackets(prefix);
+    quote
+        .into_iter()
+        .chain(stack.iter().rev().map(|(_, c)| *c))
+        .collect()
 }
 
 fn viable(prefix: &str) -> bool {
@@ -118,30 +124,7 @@ fn viable(prefix: &str) -> bool {
 
 /// The character index of the last opening bracket that is never closed.
 fn unmatched_open(query: &str) -> Option<usize> {
-    let mut stack = Vec::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in query.chars().enumerate() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' | '`' => quote = Some(c),
-            '(' | '{' | '[' => stack.push(i),
-            ')' | '}' | ']' => {
-                stack.pop();
-            }
-            _ => {}
-        }
-    }
-    stack.pop()
+    open_brackets(query).0.last().map(|(i, _)| *i)
 }
 
 /// The character index of the first token at which the query stops being
