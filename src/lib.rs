@@ -3,6 +3,7 @@
 //! The library does the work; `src/main.rs` only parses the command line and
 //! calls into it. See ARCHITECTURE.md for the module map.
 
+pub mod chart;
 pub mod cli;
 pub mod eval;
 pub mod prom;
