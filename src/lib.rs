@@ -4,5 +4,6 @@
 //! calls into it. See ARCHITECTURE.md for the module map.
 
 pub mod cli;
+pub mod generate;
 pub mod prom;
 pub mod spec;
