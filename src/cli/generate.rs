@@ -14,9 +14,11 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::exit;
 use crate::generate::{
-    self, Difference, GENERATED_MARKER, GeneratedFile, OperatorMeta, OutputFormat, OutputOptions,
-    RuleOptions, WindowCatalog,
+    self, AlertWindows, Difference, GENERATED_MARKER, GeneratedFile, OperatorMeta, OutputFormat,
+    OutputOptions, RuleOptions, WindowCatalog,
 };
+use crate::spec::error::{SpecError, SpecErrors};
+use crate::spec::yaml::Loc;
 use crate::spec::{self, PromDuration};
 
 /// Generate files from SLO specs.
@@ -151,7 +153,7 @@ pub fn run_with(args: &GenerateArgs, out: &mut dyn Write, err: &mut dyn Write) -
 pub fn options(args: &RulesArgs) -> Result<(RuleOptions, OutputOptions), Vec<String>> {
     let mut windows = WindowCatalog::google_defaults();
     if let Some(path) = &args.windows {
-        match generate::windows::load_windows(path) {
+        match load_windows(path) {
             Ok(ws) => ws.into_iter().for_each(|w| windows.insert(w)),
             Err(e) => return Err(e.0.iter().map(|e| format!("--windows: {e}")).collect()),
         }
@@ -299,6 +301,63 @@ fn run_rules(args: &RulesArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 
             let _ = writeln!(err, "{e}");
             exit::INVALID
         }
+    }
+}
+
+/// Reads `--windows`: a file, or a directory whose `*.yaml`/`*.yml` files
+/// (recursively, sorted) each hold `AlertWindows` documents.
+pub fn load_windows(path: &Path) -> Result<Vec<AlertWindows>, SpecErrors> {
+    let files: Vec<PathBuf> = crate::spec::find_files(&[path.to_path_buf()])?;
+    let mut all = Vec::new();
+    let mut errors = Vec::new();
+    let mut seen: BTreeMap<PromDuration, String> = BTreeMap::new();
+    for f in &files {
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(SpecError {
+                    file: f.clone(),
+                    loc: Loc::default(),
+                    path: String::new(),
+                    message: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        match generate::windows::parse_alert_windows(f, &text) {
+            Ok(ws) => {
+                for w in ws {
+                    if let Some(first) = seen.get(&w.period) {
+                        errors.push(SpecError {
+                            file: f.clone(),
+                            loc: Loc::default(),
+                            path: "spec.sloPeriod".into(),
+                            message: format!(
+                                "windows for the {} period are already defined in {first}",
+                                w.period
+                            ),
+                        });
+                    } else {
+                        seen.insert(w.period, f.display().to_string());
+                        all.push(w);
+                    }
+                }
+            }
+            Err(SpecErrors(es)) => errors.extend(es),
+        }
+    }
+    if files.is_empty() {
+        errors.push(SpecError {
+            file: path.to_path_buf(),
+            loc: Loc::default(),
+            path: String::new(),
+            message: "no *.yaml or *.yml files with AlertWindows here".into(),
+        });
+    }
+    if errors.is_empty() {
+        Ok(all)
+    } else {
+        Err(SpecErrors(errors))
     }
 }
 

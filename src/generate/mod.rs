@@ -114,3 +114,30 @@ impl std::fmt::Display for GenerateErrors {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Architecture invariant: generation is pure (DESIGN.md module map).
+    #[test]
+    fn the_generator_does_no_io() {
+        let sources = [
+            ("emit.rs", include_str!("emit.rs")),
+            ("gofmt.rs", include_str!("gofmt.rs")),
+            ("output.rs", include_str!("output.rs")),
+            ("rule_tests.rs", include_str!("rule_tests.rs")),
+            ("rules.rs", include_str!("rules.rs")),
+            ("synth.rs", include_str!("synth.rs")),
+            ("windows.rs", include_str!("windows.rs")),
+        ];
+        let forbidden: Vec<String> = ["fs", "net", "process", "env"]
+            .iter()
+            .map(|m| format!("std::{m}"))
+            .chain(["tokio", "reqwest", "sqlx"].map(String::from))
+            .collect();
+        for (file, text) in sources {
+            for f in &forbidden {
+                assert!(!text.contains(f.as_str()), "src/generate/{file} uses {f}");
+            }
+        }
+    }
+}

@@ -485,7 +485,7 @@ mod tests {
 
     #[test]
     fn outputs_mirror_the_input_layout_below_the_slos_directory() {
-        let dir = std::env::temp_dir();
+        let dir = PathBuf::from("specs");
         let file = dir.join("shop").join("order.yaml");
         assert_eq!(
             output_stem(&file, std::slice::from_ref(&dir)),

@@ -3,11 +3,11 @@
 //! Owns: Google's default windows (SRE workbook, as Sloth ships them for 30d
 //! and 28d), reading Sloth's `AlertWindows` spec for other periods
 //! (`--windows`), and the burn-rate factor of a window.
-//! Must not: read files (callers pass the text) or guess windows for a period
-//! nobody described.
+//! Must not: read files (the CLI passes the text) or guess windows for a
+//! period nobody described.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::spec::PromDuration;
 use crate::spec::decode::{self, Decoder, Field, Fields};
@@ -326,63 +326,6 @@ fn positive_window<'n>(
         return None;
     }
     Some((v, field))
-}
-
-/// Reads `--windows`: a file, or a directory whose `*.yaml`/`*.yml` files
-/// (recursively, sorted) each hold `AlertWindows` documents.
-pub fn load_windows(path: &Path) -> Result<Vec<AlertWindows>, SpecErrors> {
-    let files: Vec<PathBuf> = crate::spec::find_files(&[path.to_path_buf()])?;
-    let mut all = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: BTreeMap<PromDuration, String> = BTreeMap::new();
-    for f in &files {
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
-            Err(e) => {
-                errors.push(SpecError {
-                    file: f.clone(),
-                    loc: Loc::default(),
-                    path: String::new(),
-                    message: format!("cannot read: {e}"),
-                });
-                continue;
-            }
-        };
-        match parse_alert_windows(f, &text) {
-            Ok(ws) => {
-                for w in ws {
-                    if let Some(first) = seen.get(&w.period) {
-                        errors.push(SpecError {
-                            file: f.clone(),
-                            loc: Loc::default(),
-                            path: "spec.sloPeriod".into(),
-                            message: format!(
-                                "windows for the {} period are already defined in {first}",
-                                w.period
-                            ),
-                        });
-                    } else {
-                        seen.insert(w.period, f.display().to_string());
-                        all.push(w);
-                    }
-                }
-            }
-            Err(SpecErrors(es)) => errors.extend(es),
-        }
-    }
-    if files.is_empty() {
-        errors.push(SpecError {
-            file: path.to_path_buf(),
-            loc: Loc::default(),
-            path: String::new(),
-            message: "no *.yaml or *.yml files with AlertWindows here".into(),
-        });
-    }
-    if errors.is_empty() {
-        Ok(all)
-    } else {
-        Err(SpecErrors(errors))
-    }
 }
 
 #[cfg(test)]

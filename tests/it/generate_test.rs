@@ -154,7 +154,7 @@ fn options_from_sloth_args(dir: &Path) -> RuleOptions {
             }
             "--slo-period-windows-path" => {
                 let mut catalog = WindowCatalog::empty();
-                for w in generate::windows::load_windows(&dir.join(value)).unwrap() {
+                for w in verdict::cli::generate::load_windows(&dir.join(value)).unwrap() {
                     catalog.insert(w);
                 }
                 opts.windows = catalog;
