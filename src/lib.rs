@@ -6,5 +6,6 @@
 pub mod chart;
 pub mod cli;
 pub mod eval;
+pub mod generate;
 pub mod prom;
 pub mod spec;

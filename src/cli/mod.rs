@@ -2,6 +2,7 @@
 //! live in the library modules; this only wires them to a terminal.
 
 pub mod check;
+pub mod generate;
 
 use std::path::PathBuf;
 
@@ -41,6 +42,13 @@ pub enum Command {
     /// (e.g. `slos[2].sli.events.error_query`). Exit code 0 when all files
     /// are valid, 2 otherwise.
     Check(check::CheckArgs),
+    /// Generate Prometheus rules (and promtool rule tests) from SLO specs.
+    ///
+    /// `verdict generate rules --slos slos --out rules [--with-tests] [--check]`:
+    /// Sloth-compatible recording rules and multi-window multi-burn-rate
+    /// alerts, as plain rule files or PrometheusRule objects. Exit code 0 ok,
+    /// 1 when `--check` finds the files out of date, 2 on invalid input.
+    Generate(generate::GenerateArgs),
 }
 
 /// Default location of SLO specs.
@@ -52,6 +60,7 @@ pub fn default_slos_dir() -> PathBuf {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Generate(args) => generate::run(&args),
     }
 }
 
