@@ -7,5 +7,6 @@ pub mod chart;
 pub mod cli;
 pub mod eval;
 pub mod generate;
+pub mod notify;
 pub mod prom;
 pub mod spec;

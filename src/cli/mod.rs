@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod generate;
+pub mod routes;
 
 use std::path::PathBuf;
 
@@ -49,6 +50,8 @@ pub enum Command {
     /// alerts, as plain rule files or PrometheusRule objects. Exit code 0 ok,
     /// 1 when `--check` finds the files out of date, 2 on invalid input.
     Generate(generate::GenerateArgs),
+    /// Test notification routing: which receivers a label set reaches.
+    Routes(routes::RoutesArgs),
 }
 
 /// Default location of SLO specs.
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Generate(args) => generate::run(&args),
+        Command::Routes(args) => routes::run(&args),
     }
 }
 

@@ -1,0 +1,4 @@
+//! Notifications: routing events to receivers (Slack, email, PagerDuty).
+//! Must not decide verdicts; it delivers what it is given.
+
+pub mod route;
