@@ -5,5 +5,7 @@
 
 pub mod cli;
 pub mod eval;
+pub mod experiment;
 pub mod prom;
+pub mod report;
 pub mod spec;

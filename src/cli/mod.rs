@@ -2,6 +2,7 @@
 //! live in the library modules; this only wires them to a terminal.
 
 pub mod check;
+pub mod evaluate;
 
 use std::path::PathBuf;
 
@@ -41,6 +42,13 @@ pub enum Command {
     /// (e.g. `slos[2].sli.events.error_query`). Exit code 0 when all files
     /// are valid, 2 otherwise.
     Check(check::CheckArgs),
+    /// Judge an experiment window against SLOs, from Prometheus.
+    ///
+    /// Queries every SLO's error ratio, events, short-window error-ratio
+    /// series and expected alerts, and every indicator, at fixed times; prints
+    /// the verdict, budget consumed, time to recover and detect. Exit code 0
+    /// pass (or warn), 1 fail, 2 invalid input, 3 inconclusive.
+    Evaluate(Box<evaluate::EvaluateArgs>),
 }
 
 /// Default location of SLO specs.
@@ -52,6 +60,7 @@ pub fn default_slos_dir() -> PathBuf {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
     }
 }
 
