@@ -691,3 +691,288 @@ pub async fn evaluate_plan(client: &PromClient, plan: &Plan, options: &RunOption
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::experiment::plan::{ExperimentWindow, Resolution, plan_queries};
+    use crate::prom::{InstantSample, RangeSeries};
+
+    const T: f64 = 1_767_229_200.0;
+
+    const SPEC: &str = r#"version: verdict/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(errors_total[{{.window}}]))
+        total_query: sum(rate(requests_total[{{.window}}]))
+    verdict:
+      expect_alerts: [A, B]
+"#;
+
+    fn plan() -> Plan {
+        let set = crate::spec::load_sources(&[("s.yaml".into(), SPEC.to_owned())])
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let slos: Vec<_> = set.slos().cloned().collect();
+        let window = ExperimentWindow::new(T - 300.0, T + 720.0, Some(T), Some(T + 120.0), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        plan_queries(&window, &Resolution::default(), &slos, &[]).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn vector(v: f64) -> QueryResult {
+        QueryResult {
+            data: QueryData::Vector(vec![InstantSample {
+                labels: BTreeMap::new(),
+                t: 0.0,
+                v,
+            }]),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn series(name: Option<&str>, points: Vec<(f64, f64)>) -> RangeSeries {
+        RangeSeries {
+            labels: name
+                .map(|n| [("alertname".to_owned(), n.to_owned())].into())
+                .unwrap_or_default(),
+            points,
+        }
+    }
+
+    /// Answers every query of the plan: error ratios 0.0002, 10 req/s, a
+    /// flat E_r, alert A firing from T + 30.
+    fn answers(plan: &Plan) -> Vec<QueryOutcome> {
+        plan.queries
+            .iter()
+            .map(|q| {
+                let result = match (q.at, q.purposes[0].as_str()) {
+                    (QueryTime::Instant { .. }, p) if p.ends_with("events") => vector(10.0),
+                    (QueryTime::Instant { .. }, _) => vector(0.0002),
+                    (QueryTime::Range { .. }, p) if p.starts_with("expected alerts") => {
+                        QueryResult {
+                            data: QueryData::Matrix(vec![series(
+                                Some("A"),
+                                vec![(T + 30.0, 1.0), (T + 45.0, 1.0)],
+                            )]),
+                            warnings: Vec::new(),
+                        }
+                    }
+                    (QueryTime::Range { start, end, step }, _) => {
+                        let n = ((end - start) / step) as usize;
+                        let points = (0..=n).map(|k| (start + k as f64 * step, 0.0002)).collect();
+                        QueryResult {
+                            data: QueryData::Matrix(vec![series(None, points)]),
+                            warnings: Vec::new(),
+                        }
+                    }
+                };
+                QueryOutcome {
+                    id: q.id,
+                    result: Ok(result),
+                    duration: Duration::from_millis(3),
+                }
+            })
+            .collect()
+    }
+
+    fn context() -> ReportContext {
+        ReportContext {
+            prometheus: "http://127.0.0.1:9090".to_owned(),
+            now: T + 3600.0,
+        }
+    }
+
+    #[test]
+    fn answers_become_window_numbers_events_and_alert_detection() {
+        let plan = plan();
+        let report = build_report(&plan, &answers(&plan), &context());
+        let s = &report.slos[0];
+        let e = &s.evaluation;
+        // Events: 10 req/s × the window's seconds.
+        assert_eq!(e.windows.fault.total_events.get(), Some(1200.0));
+        assert_eq!(e.windows.experiment.total_events.get(), Some(7200.0));
+        assert_eq!(e.windows.fault.error_ratio.get(), Some(0.0002));
+        // A fired 30s after the fault start; B has no series: it did not fire.
+        assert_eq!(e.detection.time_to_detect_seconds, Some(30.0));
+        assert_eq!(e.detection.not_fired, vec!["B".to_owned()]);
+        assert_eq!(report.verdict, Outcome::Fail);
+        assert_eq!(
+            report.reasons,
+            vec![
+                "checkout-availability: expected alert B did not fire (the SLO showed no impact)"
+                    .to_owned()
+            ]
+        );
+        assert!(s.unavailable.is_empty());
+        assert_eq!(report.queries.len(), plan.queries.len());
+        assert!(report.queries.iter().all(|q| q.status == QueryStatus::Ok));
+    }
+
+    #[test]
+    fn a_warning_about_partial_data_makes_the_number_missing_with_the_query_named() {
+        let plan = plan();
+        let mut outcomes = answers(&plan);
+        let id = plan.slos[0]
+            .windows
+            .experiment
+            .error_ratio
+            .unwrap_or(usize::MAX);
+        if let Some(Ok(result)) = outcomes.get_mut(id).map(|o| &mut o.result) {
+            result.warnings = vec!["store 10.0.0.1 did not answer: partial response".to_owned()];
+        }
+        let report = build_report(&plan, &outcomes, &context());
+        let s = &report.slos[0];
+        let budget = s
+            .evaluation
+            .checks
+            .iter()
+            .find(|c| c.name == "max_budget_consumed")
+            .cloned()
+            .unwrap_or_else(|| panic!("checked"));
+        assert_eq!(budget.outcome, Outcome::Inconclusive);
+        assert_eq!(
+            budget.reason.as_deref(),
+            Some(
+                "budget consumed unknown: Prometheus warning: store 10.0.0.1 did not answer: partial response (`(sum(rate(errors_total[720s]))) / (sum(rate(requests_total[720s])))` at 2026-01-01T01:12:00Z)"
+            )
+        );
+        assert_eq!(s.unavailable[0].field, "windows.experiment.error_ratio");
+        assert_eq!(report.queries[id].warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_query_makes_the_report_inconclusive_even_when_no_data_would_pass() {
+        let mut plan = plan();
+        plan.slos[0].policy.on_no_data = NoDataPolicy::Pass;
+        let mut outcomes = answers(&plan);
+        // Query 0 is the ALERTS query: without it, the alerts' state is unknown.
+        outcomes[0].result = Err(QueryFailure::Failed {
+            message:
+                "Prometheus at http://127.0.0.1:9090 answered HTTP 503 after 4 attempts: overloaded"
+                    .to_owned(),
+        });
+        let report = build_report(&plan, &outcomes, &context());
+        assert_eq!(report.checks[0].name, "prometheus");
+        assert_eq!(report.checks[0].outcome, Outcome::Inconclusive);
+        assert_eq!(
+            report.checks[0].reason.as_deref(),
+            Some(
+                "1 of 10 queries failed; the first: Prometheus at http://127.0.0.1:9090 answered HTTP 503 after 4 attempts: overloaded"
+            )
+        );
+        assert_eq!(report.queries[0].status, QueryStatus::Failed);
+        // on_no_data: pass lets the SLO pass with the reason stated...
+        assert_eq!(report.slos[0].evaluation.verdict, Outcome::Pass);
+        assert_eq!(
+            report.slos[0].evaluation.reasons[0],
+            "state of expected alert A unknown: query failed: Prometheus at http://127.0.0.1:9090 answered HTTP 503 after 4 attempts: overloaded (on_no_data: pass)"
+        );
+        // ...but the report, whose queries failed, is inconclusive.
+        assert_eq!(report.verdict, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn the_text_table_is_coloured_only_when_asked() {
+        let plan = plan();
+        let report = build_report(&plan, &answers(&plan), &context());
+        let plain = crate::report::text::render_text(&report, false);
+        let coloured = crate::report::text::render_text(&report, true);
+        assert!(!plain.contains('\x1b'));
+        assert!(coloured.contains("\x1b[31mFAIL\x1b[0m"), "{coloured}");
+        // Colour codes do not shift the columns: the visible text is the same.
+        let strip = regex::Regex::new("\x1b\\[[0-9;]*m")
+            .map(|re| re.replace_all(&coloured, "").into_owned());
+        assert_eq!(strip.ok().as_deref(), Some(plain.as_str()));
+    }
+}
+
+#[cfg(test)]
+mod concurrency_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::experiment::plan::{ExperimentWindow, Resolution, plan_queries};
+    use crate::prom::PromConfig;
+
+    /// A fake Prometheus on 127.0.0.1 that holds each request 50ms and
+    /// records how many were in flight at once.
+    async fn counting_server() -> (String, Arc<AtomicUsize>) {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max = Arc::new(AtomicUsize::new(0));
+        let (current, peak) = (Arc::clone(&in_flight), Arc::clone(&max));
+        let handler = move || {
+            let (current, peak) = (Arc::clone(&current), Arc::clone(&peak));
+            async move {
+                let now = current.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                current.fetch_sub(1, Ordering::SeqCst);
+                (
+                    [("content-type", "application/json")],
+                    r#"{"status":"success","data":{"resultType":"vector","result":[]}}"#,
+                )
+            }
+        };
+        let app = axum::Router::new()
+            .route("/api/v1/query", axum::routing::post(handler.clone()))
+            .route("/api/v1/query_range", axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("bind: {e}"));
+        let url = listener
+            .local_addr()
+            .map(|a| format!("http://{a}"))
+            .unwrap_or_default();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, max)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_queries_than_the_limit_are_in_flight_at_once() {
+        let (url, max) = counting_server().await;
+        let spec = r#"version: prometheus/v1
+service: s
+slos:
+  - name: a
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(e_total[{{.window}}]))
+        total_query: sum(rate(t_total[{{.window}}]))
+"#;
+        let set = crate::spec::load_sources(&[("s.yaml".into(), spec.to_owned())])
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        let slos: Vec<_> = set.slos().cloned().collect();
+        let window = ExperimentWindow::new(1000.0, 2000.0, Some(1100.0), Some(1200.0), None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan_queries(&window, &Resolution::default(), &slos, &[])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let client = PromClient::new(PromConfig {
+            base_url: url,
+            ..PromConfig::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let seen = Arc::clone(&calls);
+        let options = RunOptions {
+            concurrency: 2,
+            now: 3000.0,
+            progress: Some(Arc::new(move |_, _| {
+                seen.fetch_add(1, Ordering::SeqCst);
+            })),
+        };
+        let outcomes = run_plan(&client, &plan, &options).await;
+        assert_eq!(outcomes.len(), 9);
+        assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+        assert_eq!(max.load(Ordering::SeqCst), 2);
+        // Once before the first answer, then once per answer.
+        assert_eq!(calls.load(Ordering::SeqCst), 1 + 9);
+    }
+}
