@@ -166,8 +166,9 @@ async fn send(client: &PromClient, query: &PlannedQuery) -> Result<QueryResult, 
             client.query_range(&query.promql, start, end, step).await
         }
     };
+    // One line: the client quotes multi-line PromQL, reports quote the message.
     answer.map_err(|e| QueryFailure::Failed {
-        message: e.to_string(),
+        message: one_line(&e.to_string()),
     })
 }
 
