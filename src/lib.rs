@@ -6,7 +6,9 @@
 pub mod chart;
 pub mod cli;
 pub mod eval;
+pub mod experiment;
 pub mod generate;
 pub mod notify;
 pub mod prom;
+pub mod report;
 pub mod spec;

@@ -2,6 +2,7 @@
 //! live in the library modules; this only wires them to a terminal.
 
 pub mod check;
+pub mod evaluate;
 pub mod generate;
 pub mod routes;
 
@@ -52,6 +53,13 @@ pub enum Command {
     Generate(generate::GenerateArgs),
     /// Test notification routing: which receivers a label set reaches.
     Routes(routes::RoutesArgs),
+    /// Judge an experiment window against SLOs, from Prometheus.
+    ///
+    /// Queries every SLO's error ratio, events, short-window error-ratio
+    /// series and expected alerts, and every indicator, at fixed times; prints
+    /// the verdict, budget consumed, time to recover and detect. Exit code 0
+    /// pass (or warn), 1 fail, 2 invalid input, 3 inconclusive.
+    Evaluate(Box<evaluate::EvaluateArgs>),
 }
 
 /// Default location of SLO specs.
@@ -65,6 +73,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(args) => check::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Routes(args) => routes::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
     }
 }
 
