@@ -9,6 +9,13 @@ command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need+=(pr
 command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ] || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || [ -x /usr/bin/amtool ] || need+=(prometheus-alertmanager)
 
+# Small Python test helpers (a real SMTP server for the email tests).
+if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
+  echo "install-deps: installing aiosmtpd with pip"
+  python3 -m pip install --quiet --disable-pip-version-check aiosmtpd \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
+fi
+
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: prometheus, promtool and amtool are present"
   exit 0

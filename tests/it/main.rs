@@ -1,6 +1,7 @@
 //! verdict's integration tests: a single test binary with one module per
 //! area, so they share one build and the real-Prometheus harness.
 
+mod email_test;
 mod evaluate_test;
 mod generate_test;
 mod harness;
