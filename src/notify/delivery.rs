@@ -120,7 +120,10 @@ mod tests {
     fn secrets_do_not_print() {
         let s = Secret::new("xoxb-123456");
         assert_eq!(format!("{s:?} {s}"), "Secret(<redacted>) <redacted>");
-        assert_eq!(s.scrub("token xoxb-123456 rejected"), "token <redacted> rejected");
+        assert_eq!(
+            s.scrub("token xoxb-123456 rejected"),
+            "token <redacted> rejected"
+        );
     }
 
     #[test]
@@ -129,7 +132,11 @@ mod tests {
         let e = classify_http("pd", 429, Some("7"), "slow down").unwrap_err();
         assert!(e.is_retryable());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
-        assert!(classify_http("pd", 503, None, "").unwrap_err().is_retryable());
+        assert!(
+            classify_http("pd", 503, None, "")
+                .unwrap_err()
+                .is_retryable()
+        );
         let e = classify_http("pd", 400, None, "bad routing key").unwrap_err();
         assert_eq!(
             e,

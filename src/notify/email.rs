@@ -64,7 +64,13 @@ pub struct EmailMessage {
 pub fn message_id(event_id: &str, receiver: &str) -> String {
     let clean = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect()
     };
     format!("<{}.{}@verdict>", clean(event_id), clean(receiver))
@@ -104,7 +110,8 @@ impl EmailReceiver {
                 self.permanent(format!("invalid image type {:?}: {e}", img.content_type))
             })?;
             related = related.singlepart(
-                Attachment::new_inline(img.content_id.clone()).body(img.bytes.clone(), content_type),
+                Attachment::new_inline(img.content_id.clone())
+                    .body(img.bytes.clone(), content_type),
             );
         }
         let body = MultiPart::alternative()
@@ -117,16 +124,24 @@ impl EmailReceiver {
 
     fn transport(&self) -> Result<AsyncSmtpTransport<Tokio1Executor>, DeliveryError> {
         let mut builder = match self.security {
-            SmtpSecurity::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host)
-                .map_err(|e| self.permanent(format!("invalid SMTP host {:?}: {e}", self.host)))?,
+            SmtpSecurity::Starttls => {
+                AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&self.host).map_err(|e| {
+                    self.permanent(format!("invalid SMTP host {:?}: {e}", self.host))
+                })?
+            }
             SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&self.host)
                 .map_err(|e| self.permanent(format!("invalid SMTP host {:?}: {e}", self.host)))?,
-            SmtpSecurity::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host),
+            SmtpSecurity::None => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&self.host)
+            }
         }
         .port(self.port)
         .timeout(Some(self.timeout));
         if let (Some(user), Some(password)) = (&self.username, &self.password) {
-            builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+            builder = builder.credentials(Credentials::new(
+                user.clone(),
+                password.expose().to_string(),
+            ));
         }
         Ok(builder.build())
     }
@@ -163,8 +178,14 @@ mod tests {
 
     #[test]
     fn message_ids_are_stable_and_safe() {
-        assert_eq!(message_id("evt 42", "ops mail"), "<evt-42.ops-mail@verdict>");
-        assert_eq!(message_id("evt 42", "ops mail"), message_id("evt 42", "ops mail"));
+        assert_eq!(
+            message_id("evt 42", "ops mail"),
+            "<evt-42.ops-mail@verdict>"
+        );
+        assert_eq!(
+            message_id("evt 42", "ops mail"),
+            message_id("evt 42", "ops mail")
+        );
     }
 
     #[test]
@@ -189,6 +210,10 @@ mod tests {
         };
         let err = r.build(&msg).unwrap_err();
         assert!(!err.is_retryable());
-        assert!(err.to_string().starts_with("ops: invalid from address \"not an address\""), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("ops: invalid from address \"not an address\""),
+            "{err}"
+        );
     }
 }

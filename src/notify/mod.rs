@@ -5,3 +5,4 @@ pub mod delivery;
 pub mod email;
 pub mod pagerduty;
 pub mod route;
+pub mod slack;

@@ -47,7 +47,10 @@ impl SmtpServer {
         };
         let deadline = Instant::now() + Duration::from_secs(15);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not listen on {port}");
+            assert!(
+                Instant::now() < deadline,
+                "aiosmtpd did not listen on {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         server
@@ -60,7 +63,10 @@ impl SmtpServer {
             .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
             .unwrap_or_default();
         files.sort();
-        files.iter().map(|f| std::fs::read(f).expect("read mail")).collect()
+        files
+            .iter()
+            .map(|f| std::fs::read(f).expect("read mail"))
+            .collect()
     }
 
     fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
@@ -136,7 +142,8 @@ async fn a_report_email_arrives_with_both_parts_and_the_inline_chart() {
     let msg = EmailMessage {
         subject: "[verdict] FAIL: pod-kill order (budget consumed 4.1% > max 2%)".into(),
         text: "Verdict: fail\norder-availability: budget consumed 4.1% > max 2%\n".into(),
-        html: "<h1>Verdict: fail</h1><img src=\"cid:chart-order-availability\" alt=\"chart\">".into(),
+        html: "<h1>Verdict: fail</h1><img src=\"cid:chart-order-availability\" alt=\"chart\">"
+            .into(),
         inline_images: vec![InlineImage {
             content_id: "chart-order-availability".into(),
             content_type: "image/png".into(),
@@ -156,7 +163,10 @@ async fn a_report_email_arrives_with_both_parts_and_the_inline_chart() {
             .map(|h| h.get_value())
             .unwrap_or_default()
     };
-    assert_eq!(header("Subject"), "[verdict] FAIL: pod-kill order (budget consumed 4.1% > max 2%)");
+    assert_eq!(
+        header("Subject"),
+        "[verdict] FAIL: pod-kill order (budget consumed 4.1% > max 2%)"
+    );
     assert_eq!(header("From"), "verdict <verdict@example.org>");
     assert_eq!(header("To"), "sre@example.org, oncall@example.org");
     assert_eq!(header("Message-ID"), "<evt-42.ops-mail@verdict>");
@@ -169,7 +179,11 @@ async fn a_report_email_arrives_with_both_parts_and_the_inline_chart() {
     );
     let related = part_by_type(&mail, "multipart/related").expect("related part");
     let html = part_by_type(related, "text/html").expect("html part");
-    assert!(html.get_body().unwrap().contains("<img src=\"cid:chart-order-availability\""));
+    assert!(
+        html.get_body()
+            .unwrap()
+            .contains("<img src=\"cid:chart-order-availability\"")
+    );
     let image = part_by_type(related, "image/png").expect("inline image");
     let cid = image
         .headers
@@ -178,7 +192,11 @@ async fn a_report_email_arrives_with_both_parts_and_the_inline_chart() {
         .map(|h| h.get_value())
         .unwrap_or_default();
     assert_eq!(cid, "<chart-order-availability>");
-    assert_eq!(image.get_body_raw().unwrap(), png, "the chart arrives byte for byte");
+    assert_eq!(
+        image.get_body_raw().unwrap(),
+        png,
+        "the chart arrives byte for byte"
+    );
     let disposition = image.get_content_disposition();
     assert_eq!(disposition.disposition, mailparse::DispositionType::Inline);
 }
