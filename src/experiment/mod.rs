@@ -14,6 +14,7 @@
 //! window is not complete.
 
 pub mod evaluate;
+pub mod guard;
 pub mod mapping;
 pub mod plan;
 pub mod timeparse;
