@@ -13,6 +13,7 @@
 //! itself beyond refusing to pass a report whose queries failed or whose
 //! window is not complete.
 
+pub mod chaos;
 pub mod evaluate;
 pub mod guard;
 pub mod mapping;

@@ -146,6 +146,66 @@ impl PromServer {
         Ok(server)
     }
 
+    /// Starts a prometheus with no history that scrapes live targets:
+    /// `config` is the whole prometheus.yml (scrape jobs, rule files,
+    /// alerting). Rule files named in it are resolved by prometheus relative
+    /// to the temp dir, so pass absolute paths.
+    pub async fn start_live(config: &str) -> Result<Self, HarnessError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let bin = Binaries::locate(&default_search_path())?;
+        let dir = tempfile::Builder::new()
+            .prefix("verdict-prom-live-")
+            .tempdir()
+            .map_err(io("creating the harness temp dir"))?;
+        let data = dir.path().join("data");
+        let config_path = dir.path().join("prometheus.yml");
+        write(&config_path, config).await?;
+        tokio::fs::create_dir(&data)
+            .await
+            .map_err(io(format!("creating {}", data.display())))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| HarnessError::Startup {
+                base_url: String::new(),
+                reason: format!("building the HTTP client: {e}"),
+                tail: String::new(),
+            })?;
+        let began = Instant::now();
+        let mut attempt = 0;
+        let (process, base_url) = loop {
+            attempt += 1;
+            match launch(
+                &bin.prometheus,
+                dir.path(),
+                &data,
+                &config_path,
+                attempt,
+                &http,
+            )
+            .await
+            {
+                Ok(running) => break running,
+                Err(Launch::PortTaken(_)) if attempt < BIND_ATTEMPTS => continue,
+                Err(Launch::PortTaken(e) | Launch::Failed(e)) => return Err(e),
+            }
+        };
+        Ok(Self {
+            process,
+            dir,
+            base_url,
+            http,
+            startup: Startup {
+                render: Duration::ZERO,
+                backfill: Duration::ZERO,
+                ready: began.elapsed(),
+                attempts: attempt,
+                series: 0,
+                samples: 0,
+            },
+        })
+    }
+
     /// `http://127.0.0.1:<port>`, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
