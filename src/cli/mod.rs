@@ -2,6 +2,8 @@
 //! live in the library modules; this only wires them to a terminal.
 
 pub mod check;
+pub mod serve;
+pub mod token;
 
 use std::path::PathBuf;
 
@@ -41,6 +43,10 @@ pub enum Command {
     /// (e.g. `slos[2].sli.events.error_query`). Exit code 0 when all files
     /// are valid, 2 otherwise.
     Check(check::CheckArgs),
+    /// Run the HTTP API and the experiment scheduler (SQLite by default, Postgres for several replicas).
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API tokens (stored hashed).
+    Token(token::TokenArgs),
 }
 
 /// Default location of SLO specs.
@@ -52,6 +58,8 @@ pub fn default_slos_dir() -> PathBuf {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Token(args) => token::run(&args),
     }
 }
 
