@@ -3,4 +3,8 @@
 
 mod harness;
 mod harness_test;
+mod server_api_test;
+mod server_auth_test;
+mod server_scheduler_test;
 mod spec_test;
+mod support;
