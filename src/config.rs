@@ -183,6 +183,11 @@ pub struct HttpSettings {
     /// server apply at once; through another replica, within this time.
     /// Default 5s; 0 disables the cache.
     pub auth_cache_ttl: Duration,
+    /// How long `GET /api/v1/experiments/{id}` may serve a remembered
+    /// answer. Changes through this server's API apply at once; the
+    /// scheduler's and other replicas' changes show within this time.
+    /// Default 500ms; 0 disables the cache.
+    pub read_cache_ttl: Duration,
 }
 
 /// Scheduler options.
@@ -236,6 +241,7 @@ impl Default for Config {
                 request_timeout: Duration::from_secs(30),
                 metrics_require_token: false,
                 auth_cache_ttl: Duration::from_secs(5),
+                read_cache_ttl: Duration::from_millis(500),
             },
             scheduler: SchedulerSettings::default(),
         }
@@ -308,6 +314,7 @@ struct RawHttp {
     request_timeout: Option<String>,
     metrics_require_token: Option<bool>,
     auth_cache_ttl: Option<String>,
+    read_cache_ttl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -354,6 +361,7 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("http", "request_timeout", Kind::Str),
     ("http", "metrics_require_token", Kind::Bool),
     ("http", "auth_cache_ttl", Kind::Str),
+    ("http", "read_cache_ttl", Kind::Str),
     ("scheduler", "enabled", Kind::Bool),
     ("scheduler", "poll_interval", Kind::Str),
     ("scheduler", "lease", Kind::Str),
@@ -493,7 +501,8 @@ impl RawConfig {
                 body_limit,
                 request_timeout,
                 metrics_require_token,
-                auth_cache_ttl
+                auth_cache_ttl,
+                read_cache_ttl
             ]
         );
         let (s, o) = (&mut self.scheduler, other.scheduler);
@@ -669,6 +678,11 @@ fn finish(raw: RawConfig) -> Result<Config, ConfigError> {
             h.auth_cache_ttl,
             d.http.auth_cache_ttl,
         )?,
+        read_cache_ttl: duration(
+            "http.read_cache_ttl",
+            h.read_cache_ttl,
+            d.http.read_cache_ttl,
+        )?,
     };
 
     let s = raw.scheduler;
@@ -823,6 +837,7 @@ pub fn describe(config: &Config) -> BTreeMap<String, serde_json::Value> {
         json!(h.metrics_require_token),
     );
     out.insert("http.auth_cache_ttl".into(), secs(h.auth_cache_ttl));
+    out.insert("http.read_cache_ttl".into(), secs(h.read_cache_ttl));
     let s = &config.scheduler;
     out.insert("scheduler.enabled".into(), json!(s.enabled));
     out.insert("scheduler.poll_interval".into(), secs(s.poll_interval));

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -604,7 +605,7 @@ async fn load(state: &AppState, raw_id: &str) -> Result<ExperimentWithVerdict, A
     tag = "experiments",
     params(("id" = Uuid, Path, description = "Experiment id")),
     responses(
-        (status = 200, description = "The experiment", body = Experiment),
+        (status = 200, description = "The experiment (possibly up to `http.read_cache_ttl` behind the scheduler)", body = Experiment),
         (status = 404, description = "No such experiment", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = ["viewer"]))
@@ -613,8 +614,28 @@ pub async fn get_experiment(
     _who: Viewer,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Experiment>, ApiError> {
-    Ok(Json(load(&state, &id).await?.into()))
+) -> Result<Response, ApiError> {
+    let uuid = parse_id("an experiment", &id)?;
+    let json = match state.experiments.get(uuid) {
+        Some(json) => json,
+        None => {
+            let read_at = std::time::Instant::now();
+            let exp = Experiment::from(load(&state, &id).await?);
+            let json = Bytes::from(
+                serde_json::to_vec(&exp).map_err(|e| ApiError::Internal(e.to_string()))?,
+            );
+            state.experiments.put(uuid, json.clone(), read_at);
+            json
+        }
+    };
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        json,
+    )
+        .into_response())
 }
 
 /// Applies a transition decided on the row as read, retrying once if the
@@ -632,6 +653,7 @@ where
             .commit(row.id, row.version, &next, None, event.as_ref())
             .await?
         {
+            state.experiments.forget(row.id);
             state.wake.notify_one();
             return Ok(ExperimentWithVerdict {
                 experiment: written,

@@ -17,6 +17,7 @@
 //! | `/api/v1/tokens[/{id}]`, `GET /api/v1/config` | admin |
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod experiments;
 pub mod extract;
@@ -60,6 +61,8 @@ pub struct AppInner {
     /// Notified after a change that may make work due (wakes the scheduler).
     pub wake: Arc<Notify>,
     pub tokens: auth::TokenCache,
+    /// Recently read experiments (see `cache`).
+    pub experiments: cache::ExperimentCache,
 }
 
 impl Deref for AppState {
@@ -80,6 +83,7 @@ impl AppState {
         wake: Arc<Notify>,
     ) -> Self {
         let tokens = auth::TokenCache::new(config.http.auth_cache_ttl);
+        let experiments = cache::ExperimentCache::new(config.http.read_cache_ttl);
         AppState(Arc::new(AppInner {
             store,
             specs,
@@ -88,6 +92,7 @@ impl AppState {
             config,
             wake,
             tokens,
+            experiments,
         }))
     }
 }

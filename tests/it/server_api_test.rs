@@ -311,7 +311,8 @@ async fn bad_input_is_a_problem_that_names_it_and_writes_nothing(backend: Backen
     }))
     .expect("json");
     // (what, content type, body, status, problem type, detail contains)
-    let cases: Vec<(&str, &str, Vec<u8>, u16, &str, String)> = vec![
+    type Case<'a> = (&'a str, &'a str, Vec<u8>, u16, &'a str, String);
+    let cases: Vec<Case> = vec![
         ("malformed JSON", "application/json", b"{\"name\": \"x\",".to_vec(), 400,
          "malformed-json", "the request body is not valid JSON: EOF while parsing a value at line 1 column 13".into()),
         ("unknown field", "application/json", with("colour", json!("red")), 422,

@@ -62,11 +62,13 @@ pub fn dead_url() -> String {
 
 /// Test settings: fast polling, short leases and backoffs.
 pub fn test_config(db: &TestDb, slos: &std::path::Path, prometheus_url: &str) -> Config {
-    let mut c = Config::default();
-    c.listen = "127.0.0.1:0".parse().expect("address");
-    c.database_url = Secret::new(db.url.clone());
-    c.slos = vec![slos.to_path_buf()];
-    c.slos_explicit = true;
+    let mut c = Config {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        database_url: Secret::new(db.url.clone()),
+        slos: vec![slos.to_path_buf()],
+        slos_explicit: true,
+        ..Config::default()
+    };
     c.prometheus.url = prometheus_url.to_owned();
     c.prometheus.timeout = Duration::from_secs(5);
     c.scheduler.poll_interval = Duration::from_millis(100);
