@@ -53,6 +53,8 @@ on_both_backends!(
     bad_input_is_a_problem_that_names_it_and_writes_nothing,
     the_running_gauge_follows_the_fault_and_prometheus_errors_are_counted,
     an_evaluation_that_keeps_failing_ends_in_error,
+    an_abort_call_stops_the_experiment_and_calls_its_webhook,
+    a_slow_request_ends_with_a_timeout_problem,
 );
 
 async fn create_start_end_then_the_verdict_is_stored_and_listed(backend: Backend) {
@@ -63,6 +65,13 @@ async fn create_start_end_then_the_verdict_is_stored_and_listed(backend: Backend
         Arc::new(RatioEvaluator::new("main", specs, client, &calls))
     })
     .await;
+
+    let ready = app.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert_eq!(
+        ready.json,
+        json!({"status": "ok", "checks": {"database": "ok", "prometheus": "ok"}})
+    );
 
     // Create: scheduled, SLOs resolved from the target service.
     let created = app
@@ -555,4 +564,170 @@ async fn an_evaluation_that_keeps_failing_ends_in_error(backend: Backend) {
     assert_eq!(events[0].kind, "experiment.error");
     assert_eq!(events[0].payload.0["error"], error);
     app.stop().await;
+}
+
+async fn an_abort_call_stops_the_experiment_and_calls_its_webhook(backend: Backend) {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let hook = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/abort"))
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&hook)
+        .await;
+    let db = TestDb::create(backend).await;
+    let app = spawn_app(&db, &dead_url(), |_, _| {
+        Arc::new(verdict::scheduler::EngineNotWired)
+    })
+    .await;
+    let exp = app
+        .create(&json!({
+            "name": "memory", "target": {"service": "checkout"}, "type": "memory-stress",
+            "abort_webhook": format!("{}/abort", hook.uri()),
+        }))
+        .await;
+    let id = exp["id"].as_str().expect("id").to_owned();
+    let started = app
+        .post(&format!("/api/v1/experiments/{id}/start"), &json!({}))
+        .await;
+    assert_eq!(started.json["status"], "running");
+    let aborted = app
+        .post(
+            &format!("/api/v1/experiments/{id}/abort"),
+            &json!({"reason": "customers affected"}),
+        )
+        .await;
+    assert_eq!(aborted.status, 200, "{}", aborted.text);
+    assert_eq!(aborted.json["status"], "aborted");
+    assert_eq!(aborted.json["abort_reason"], "customers affected");
+    let done = app
+        .wait_for(&id, Duration::from_secs(20), |e| {
+            e["webhook"]["state"] == "delivered"
+        })
+        .await;
+    assert_eq!(done["webhook"]["attempts"], 1);
+    let received = hook.received_requests().await.expect("requests");
+    let body: Value = serde_json::from_slice(&received[0].body).expect("json");
+    assert_eq!(body["reason"], "customers affected");
+    assert_eq!(body["experiment"]["id"], id.as_str());
+    assert_eq!(body["experiment"]["type"], "memory-stress");
+    let events = app.store.list_events(id_of(&exp)).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "experiment.aborted");
+    assert_eq!(events[0].payload.0["by"], "api:test-operator");
+    // A second abort is a conflict; nothing changes.
+    let again = app
+        .post(&format!("/api/v1/experiments/{id}/abort"), &json!({}))
+        .await;
+    assert_eq!(
+        (again.status, again.json["type"].as_str()),
+        (409, Some("/problems/invalid-transition"))
+    );
+    assert_eq!(
+        again.json["detail"],
+        "cannot abort an experiment that is aborted; it has already finished"
+    );
+    let m = app.call(Method::GET, "/metrics", None, None).await.text;
+    assert!(
+        m.contains("verdict_experiments_aborted_total{by=\"api\"} 1"),
+        "{m}"
+    );
+    app.stop().await;
+}
+
+async fn a_slow_request_ends_with_a_timeout_problem(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    // /readyz waits for an unreachable Prometheus (with retries) far longer than 100ms.
+    let app = crate::support::app::spawn_app_with(
+        &db,
+        &dead_url(),
+        |_, _| Arc::new(verdict::scheduler::EngineNotWired),
+        |c| c.http.request_timeout = Duration::from_millis(100),
+    )
+    .await;
+    let began = std::time::Instant::now();
+    let r = app.call(Method::GET, "/readyz", None, None).await;
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
+    assert_eq!(r.status, 503);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.json["type"], "/problems/request-timeout");
+    assert_eq!(
+        r.json["detail"],
+        "the request did not complete within 100ms"
+    );
+    app.stop().await;
+}
+
+/// The real binary with default settings (in a temp dir, on a free port):
+/// it creates `verdict.db`, serves, and exits 0 on SIGTERM after releasing
+/// its work.
+#[tokio::test]
+async fn the_binary_serves_with_defaults_and_stops_cleanly_on_sigterm() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("VERDICT_PROMETHEUS_URL", dead_url())
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn verdict serve");
+    let http = reqwest::Client::new();
+    let began = std::time::Instant::now();
+    loop {
+        let up = http
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200);
+        if up {
+            break;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use tokio::io::AsyncReadExt as _;
+                let _ = e.read_to_string(&mut stderr).await;
+            }
+            panic!("verdict serve exited with {status} before serving:\n{stderr}");
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(15),
+            "the server did not come up"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        dir.path().join("verdict.db").exists(),
+        "the default SQLite file is created"
+    );
+    let pid = child.id().expect("pid");
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = tokio::time::timeout(Duration::from_secs(15), child.wait_with_output())
+        .await
+        .expect("exits after SIGTERM")
+        .expect("output");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("shutting down: finishing requests and releasing work"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("scheduler stopped"), "{stderr}");
 }
