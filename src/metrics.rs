@@ -223,10 +223,15 @@ impl Metrics {
 
     /// The exposition text: recorded metrics, then the database gauges.
     pub fn render(&self, db: &DbGauges) -> String {
-        self.handle.run_upkeep();
-        let mut out = self.handle.render();
+        let mut out = self.render_counters();
         out.push_str(&render_db_gauges(db));
         out
+    }
+
+    /// The recorded metrics only (when the database gauges cannot be read).
+    pub fn render_counters(&self) -> String {
+        self.handle.run_upkeep();
+        self.handle.render()
     }
 }
 

@@ -114,21 +114,34 @@ pub async fn metrics(
     if state.config.http.metrics_require_token {
         super::auth::require(&state, &headers, Role::Viewer).await?;
     }
+    // The gauges read from the database are left out (and the failure
+    // logged) when it does not answer: the counters still matter then.
     let now = utc_now();
-    let queue_depth = state.store.count_due(now).await?;
-    let running = state.store.list_running().await?;
+    let (queue_depth, running) =
+        match tokio::join!(state.store.count_due(now), state.store.list_running()) {
+            (Ok(q), Ok(r)) => (q, r),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "metrics: reading the database gauges failed");
+                let text = state.metrics.render_counters();
+                return Ok(text_response(text));
+            }
+        };
     let text = state.metrics.render(&DbGauges {
         queue_depth,
         running,
     });
-    Ok((
+    Ok(text_response(text))
+}
+
+fn text_response(text: String) -> Response {
+    (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
         )],
         text,
     )
-        .into_response())
+        .into_response()
 }
 
 /// One loaded SLO.

@@ -6,5 +6,6 @@ mod harness_test;
 mod server_api_test;
 mod server_auth_test;
 mod server_scheduler_test;
+mod server_store_test;
 mod spec_test;
 mod support;
