@@ -7,7 +7,7 @@
 //! transition means (that is `scheduler::lifecycle`), or know about HTTP.
 //!
 //! One [`Store`] value wraps either pool. Most statements are written once
-//! with `$N` placeholders, which both drivers accept; the [`on_pool!`] macro
+//! with `$N` placeholders, which both drivers accept; the `on_pool!` macro
 //! expands the same code for each backend, so each expansion is checked
 //! against its own driver's types. Columns use native types on each side
 //! (Postgres `UUID`/`TIMESTAMPTZ`/`JSONB`, SQLite blobs and RFC 3339 text),
