@@ -5,6 +5,8 @@ pub mod check;
 pub mod evaluate;
 pub mod generate;
 pub mod routes;
+pub mod serve;
+pub mod token;
 
 use std::path::PathBuf;
 
@@ -60,6 +62,10 @@ pub enum Command {
     /// the verdict, budget consumed, time to recover and detect. Exit code 0
     /// pass (or warn), 1 fail, 2 invalid input, 3 inconclusive.
     Evaluate(Box<evaluate::EvaluateArgs>),
+    /// Run the HTTP API and the experiment scheduler (SQLite by default, Postgres for several replicas).
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke API tokens (stored hashed).
+    Token(token::TokenArgs),
 }
 
 /// Default location of SLO specs.
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Generate(args) => generate::run(&args),
         Command::Routes(args) => routes::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Token(args) => token::run(&args),
     }
 }
 
