@@ -140,6 +140,10 @@ pub struct PrometheusSettings {
     pub password: Option<Secret>,
     /// `X-Scope-OrgID` tenant for Mimir, Cortex, Thanos.
     pub tenant: Option<String>,
+    /// Step of the evaluation's range queries; make it the scrape interval. Default 15s.
+    pub step: Duration,
+    /// Rolling window of the error-ratio series, at least twice the step. Default 1m.
+    pub rate_window: Duration,
 }
 
 impl PrometheusSettings {
@@ -235,6 +239,8 @@ impl Default for Config {
                 username: None,
                 password: None,
                 tenant: None,
+                step: Duration::from_secs(15),
+                rate_window: Duration::from_secs(60),
             },
             http: HttpSettings {
                 body_limit: DEFAULT_BODY_LIMIT,
@@ -305,6 +311,8 @@ struct RawPrometheus {
     password: Option<String>,
     password_file: Option<PathBuf>,
     tenant: Option<String>,
+    step: Option<String>,
+    rate_window: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -357,6 +365,8 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("prometheus", "password", Kind::Str),
     ("prometheus", "password_file", Kind::Str),
     ("prometheus", "tenant", Kind::Str),
+    ("prometheus", "step", Kind::Str),
+    ("prometheus", "rate_window", Kind::Str),
     ("http", "body_limit", Kind::Int),
     ("http", "request_timeout", Kind::Str),
     ("http", "metrics_require_token", Kind::Bool),
@@ -476,7 +486,7 @@ impl RawConfig {
             self.database_url = None;
         }
         let (p, o) = (&mut self.prometheus, other.prometheus);
-        merge_opt!(p, o, [url, timeout, username, tenant]);
+        merge_opt!(p, o, [url, timeout, username, tenant, step, rate_window]);
         if o.bearer_token.is_some() {
             p.bearer_token = o.bearer_token;
             p.bearer_token_file = None;
@@ -650,7 +660,28 @@ fn finish(raw: RawConfig) -> Result<Config, ConfigError> {
         username: p.username,
         password,
         tenant: p.tenant,
+        step: positive(
+            "prometheus.step",
+            duration("prometheus.step", p.step, d.prometheus.step)?,
+        )?,
+        rate_window: positive(
+            "prometheus.rate_window",
+            duration(
+                "prometheus.rate_window",
+                p.rate_window,
+                d.prometheus.rate_window,
+            )?,
+        )?,
     };
+    if prometheus.rate_window < prometheus.step * 2 {
+        return Err(ConfigError::Invalid {
+            key: "prometheus.rate_window".to_owned(),
+            message: format!(
+                "must be at least twice prometheus.step ({:?}): a rate needs two samples in its window",
+                prometheus.step
+            ),
+        });
+    }
     // Let the client check the URL and headers now, with a message that names the key.
     crate::prom::PromClient::new(prometheus.client_config()).map_err(|e| ConfigError::Invalid {
         key: "prometheus".to_owned(),

@@ -71,11 +71,26 @@ impl ServeError {
     }
 }
 
-/// The evaluation engine `verdict serve` uses. The lead wires the real
-/// engine in here; until then experiments end in `error` with a message
-/// that says so (see [`scheduler::EngineNotWired`]).
-pub fn evaluator(_specs: &Arc<SpecSet>, _prom: &PromClient) -> Arc<dyn Evaluator> {
-    Arc::new(scheduler::EngineNotWired)
+/// The evaluation engine `verdict serve` uses: the same evaluation as
+/// `verdict evaluate`, at the configured step and rate window.
+pub fn evaluator(
+    settings: &crate::config::PrometheusSettings,
+) -> Result<impl FnOnce(&Arc<SpecSet>, &PromClient) -> Arc<dyn Evaluator> + use<>, String> {
+    let resolution = crate::experiment::Resolution::new(
+        settings.step.as_secs_f64(),
+        settings.rate_window.as_secs_f64(),
+    )
+    .map_err(|e| format!("prometheus.step / prometheus.rate_window: {e}"))?;
+    Ok(
+        move |specs: &Arc<SpecSet>, prom: &PromClient| -> Arc<dyn Evaluator> {
+            Arc::new(scheduler::engine::PromEvaluator::new(
+                specs.clone(),
+                prom.clone(),
+                resolution,
+                crate::experiment::DEFAULT_CONCURRENCY,
+            ))
+        },
+    )
 }
 
 pub fn run(args: &ServeArgs) -> i32 {
@@ -103,8 +118,15 @@ pub fn run(args: &ServeArgs) -> i32 {
             return exit::FAIL;
         }
     };
+    let make_evaluator = match evaluator(&config.prometheus) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("verdict serve: {e}");
+            return exit::INVALID;
+        }
+    };
     runtime.block_on(async move {
-        let server = match start(config, evaluator).await {
+        let server = match start(config, make_evaluator).await {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("verdict serve: {e}");

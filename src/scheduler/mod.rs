@@ -17,6 +17,7 @@
 //! expired and was taken over writes nothing, and the primary key of
 //! `verdicts` refuses a second verdict in any case.
 
+pub mod engine;
 pub mod lifecycle;
 pub mod webhook;
 
@@ -449,35 +450,6 @@ impl Inner {
 fn new_owner_id() -> String {
     let random = Uuid::new_v4().simple().to_string();
     format!("verdict-{}-{}", std::process::id(), &random[..12])
-}
-
-/// The evaluator `verdict serve` uses until the evaluation engine is wired
-/// in: every guard check continues and every evaluation fails permanently
-/// with a message saying so, so experiments end in `error` rather than
-/// with an invented verdict.
-pub struct EngineNotWired;
-
-impl Evaluator for EngineNotWired {
-    fn evaluate<'a>(
-        &'a self,
-        exp: &'a ExperimentRow,
-        _window: EvalWindow,
-    ) -> BoxFuture<'a, Result<StoredVerdict, EvalFailure>> {
-        Box::pin(async move {
-            Err(EvalFailure::permanent(format!(
-                "no evaluation engine is wired into this build; experiment {} cannot be judged",
-                exp.id
-            )))
-        })
-    }
-
-    fn guard<'a>(
-        &'a self,
-        _exp: &'a ExperimentRow,
-        _now: f64,
-    ) -> BoxFuture<'a, Result<GuardDecision, EvalFailure>> {
-        Box::pin(async { Ok(GuardDecision::Continue) })
-    }
 }
 
 /// How long to wait for a scheduler to stop after shutdown was signalled,

@@ -8,6 +8,7 @@ mod harness;
 mod harness_test;
 mod server_api_test;
 mod server_auth_test;
+mod server_engine_test;
 mod server_scheduler_test;
 mod server_store_test;
 mod spec_test;

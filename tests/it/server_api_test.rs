@@ -257,7 +257,7 @@ async fn create_start_end_then_the_verdict_is_stored_and_listed(backend: Backend
 async fn an_idempotency_key_returns_the_first_experiment(backend: Backend) {
     let db = TestDb::create(backend).await;
     let app = spawn_app(&db, &dead_url(), |_, _| {
-        Arc::new(verdict::scheduler::EngineNotWired)
+        Arc::new(crate::support::evaluator::NoEvaluation)
     })
     .await;
     let body = json!({"name": "cpu", "target": {"service": "checkout"}, "type": "cpu-stress"});
@@ -305,7 +305,7 @@ async fn an_idempotency_key_returns_the_first_experiment(backend: Backend) {
 async fn bad_input_is_a_problem_that_names_it_and_writes_nothing(backend: Backend) {
     let db = TestDb::create(backend).await;
     let app = spawn_app(&db, &dead_url(), |_, _| {
-        Arc::new(verdict::scheduler::EngineNotWired)
+        Arc::new(crate::support::evaluator::NoEvaluation)
     })
     .await;
     let ok = json!({"name": "x", "target": {"service": "checkout"}, "type": "pod-kill"});
@@ -578,7 +578,7 @@ async fn an_abort_call_stops_the_experiment_and_calls_its_webhook(backend: Backe
         .await;
     let db = TestDb::create(backend).await;
     let app = spawn_app(&db, &dead_url(), |_, _| {
-        Arc::new(verdict::scheduler::EngineNotWired)
+        Arc::new(crate::support::evaluator::NoEvaluation)
     })
     .await;
     let exp = app
@@ -642,7 +642,7 @@ async fn a_slow_request_ends_with_a_timeout_problem(backend: Backend) {
     let app = crate::support::app::spawn_app_with(
         &db,
         &dead_url(),
-        |_, _| Arc::new(verdict::scheduler::EngineNotWired),
+        |_, _| Arc::new(crate::support::evaluator::NoEvaluation),
         |c| c.http.request_timeout = Duration::from_millis(100),
     )
     .await;

@@ -216,3 +216,30 @@ impl Evaluator for RatioEvaluator {
         })
     }
 }
+
+/// For tests where evaluation is beside the point (auth, input errors):
+/// every guard check continues and every evaluation fails permanently.
+pub struct NoEvaluation;
+
+impl Evaluator for NoEvaluation {
+    fn evaluate<'a>(
+        &'a self,
+        exp: &'a ExperimentRow,
+        _window: EvalWindow,
+    ) -> BoxFuture<'a, Result<StoredVerdict, EvalFailure>> {
+        Box::pin(async move {
+            Err(EvalFailure::permanent(format!(
+                "this test server does not evaluate; experiment {} cannot be judged",
+                exp.id
+            )))
+        })
+    }
+
+    fn guard<'a>(
+        &'a self,
+        _exp: &'a ExperimentRow,
+        _now: f64,
+    ) -> BoxFuture<'a, Result<GuardDecision, EvalFailure>> {
+        Box::pin(async { Ok(GuardDecision::Continue) })
+    }
+}

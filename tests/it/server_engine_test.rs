@@ -1,0 +1,195 @@
+//! The server with the real evaluation engine: an experiment recorded after
+//! the fact gets exactly the verdict `verdict evaluate` computes for the
+//! same window, and a real guardrail breach aborts a running experiment.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::{Value, json};
+use verdict::experiment::Resolution;
+use verdict::scheduler::Evaluator;
+use verdict::scheduler::engine::PromEvaluator;
+
+use crate::harness::{JAN_1_2026, PromServer, Scenario, Steps};
+use crate::support::app::{CHECKOUT_SLOS, id_of, spawn_app};
+use crate::support::db::TestDb;
+use crate::support::on_both_backends;
+use verdict::store::Backend;
+
+const T0: i64 = JAN_1_2026;
+/// A 2-minute fault of 20% errors at 10 req/s on checkout (99.9%).
+const FS: i64 = T0 + 3600;
+const FE: i64 = T0 + 3720;
+
+fn rfc3339(t: i64) -> String {
+    Utc.timestamp_opt(t, 0)
+        .single()
+        .expect("valid time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn scenario() -> Scenario {
+    Scenario::new(T0, T0 + 2 * 3600)
+        .traffic("checkout", 10.0, Steps::new(0.0).at(FS, 0.2).at(FE, 0.0))
+        .traffic("payments", 5.0, 0.0)
+}
+
+fn engine(
+    specs: &Arc<verdict::spec::SpecSet>,
+    prom: &verdict::prom::PromClient,
+) -> Arc<dyn Evaluator> {
+    Arc::new(PromEvaluator::new(
+        specs.clone(),
+        prom.clone(),
+        Resolution::new(15.0, 60.0).expect("resolution"),
+        4,
+    ))
+}
+
+/// Removes what differs between two runs of the same evaluation: the
+/// clock reading and the wall time of each query.
+fn stable(mut report: Value) -> Value {
+    report["evaluated_at"] = Value::Null;
+    if let Some(checks) = report["checks"].as_array_mut() {
+        for c in checks.iter_mut().filter(|c| c["name"] == "window_complete") {
+            c["measured"] = Value::Null; // the evaluation time
+        }
+    }
+    if let Some(queries) = report["queries"].as_array_mut() {
+        for q in queries {
+            q["duration_seconds"] = Value::Null;
+        }
+    }
+    report
+}
+
+on_both_backends!(an_after_the_fact_experiment_gets_the_same_verdict_as_verdict_evaluate);
+
+async fn an_after_the_fact_experiment_gets_the_same_verdict_as_verdict_evaluate(backend: Backend) {
+    let prom = PromServer::start(&scenario()).await.expect("prometheus");
+    let db = TestDb::create(backend).await;
+    let app = spawn_app(&db, prom.base_url(), engine).await;
+
+    let created = app
+        .create(&json!({
+            "name": "kill one checkout pod",
+            "target": {"service": "checkout", "namespace": "shop"},
+            "type": "pod-kill",
+            "baseline": "10m",
+            "observe_recovery": "5m",
+            "fault_start": rfc3339(FS),
+            "fault_end": rfc3339(FE),
+        }))
+        .await;
+    let id = id_of(&created).to_string();
+    let done = app.wait_for_status(&id, "completed").await;
+    // 0.2 / 0.001 = burn 200 for 2 minutes: 200 × 120 / 2_592_000 = 0.93% of
+    // the period's budget — under the default 5% maximum, so a pass.
+    assert_eq!(done["verdict"], "pass", "{done}");
+    let served = app.get(&format!("/api/v1/experiments/{id}/verdict")).await;
+    assert_eq!(served.status, 200, "{}", served.text);
+    let slo = &served.json["slos"][0];
+    assert_eq!(slo["id"], "checkout-availability");
+    assert_eq!(slo["windows"]["fault"]["error_ratio"].as_f64(), Some(0.2));
+    let consumed = slo["budget_consumed"]["fault"].as_f64().expect("budget");
+    assert!(
+        (consumed - 200.0 * 120.0 / 2_592_000.0).abs() < 1e-12,
+        "{consumed}"
+    );
+
+    // The CLI over the same window and specs says the same, number for number.
+    let slos = tempfile::tempdir().expect("temp dir");
+    std::fs::write(slos.path().join("checkout.yaml"), CHECKOUT_SLOS).expect("write spec");
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "evaluate",
+            "--format",
+            "json",
+            "--slo",
+            "checkout-availability",
+        ])
+        .arg("--slos")
+        .arg(slos.path())
+        .args(["--prometheus", prom.base_url()])
+        .args(["--from", &FS.to_string(), "--to", &(FE + 300).to_string()])
+        .args([
+            "--fault-start",
+            &FS.to_string(),
+            "--fault-end",
+            &FE.to_string(),
+        ])
+        .args(["--baseline", "10m"])
+        .output()
+        .expect("run verdict evaluate");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli: Value = serde_json::from_slice(&out.stdout).expect("JSON from the CLI");
+    assert_eq!(stable(served.json.clone()), stable(cli));
+    app.stop().await;
+}
+
+on_both_backends!(a_real_guardrail_breach_aborts_the_running_experiment);
+
+async fn a_real_guardrail_breach_aborts_the_running_experiment(backend: Backend) {
+    let prom = PromServer::start(&scenario()).await.expect("prometheus");
+    let db = TestDb::create(backend).await;
+    let app = spawn_app(&db, prom.base_url(), engine).await;
+    let created = app
+        .create(&json!({
+            "name": "kill one checkout pod",
+            "target": {"service": "checkout"},
+            "type": "pod-kill",
+            "observe_recovery": "5m",
+        }))
+        .await;
+    let id = id_of(&created).to_string();
+    // Started at the scenario's fault: the guard asks Prometheus for the
+    // error ratio since then. The 240 failed requests of the fault against
+    // the scenario's traffic since the fault (burn ≈ 6.7) over the months
+    // since that start far exceed the default 5% of the period's budget.
+    let started = app
+        .post(
+            &format!("/api/v1/experiments/{id}/start"),
+            &json!({"at": rfc3339(FS)}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.text);
+    let aborted = app
+        .wait_for(&id, Duration::from_secs(20), |e| e["status"] != "running")
+        .await;
+    assert_eq!(aborted["status"], "aborted", "{aborted}");
+    let reason = aborted["abort_reason"].as_str().expect("a reason");
+    assert!(
+        reason.starts_with("checkout-availability: budget consumed ")
+            && reason.ends_with("% > max 5.0%"),
+        "{reason}"
+    );
+    app.stop().await;
+
+    // The guardrail function, asked at a time inside the fault, sees the 5m
+    // burn: 20% errors over the last 90s of a 300s window = 0.2 × 90 / 300
+    // = 0.06 → burn 60 > 14.4, while the budget since the fault start is
+    // 200 × 90 / 2_592_000 = 0.69% < 5%.
+    let set = verdict::spec::load_sources(&[("c.yaml".into(), CHECKOUT_SLOS.to_string())]).unwrap();
+    let slos: Vec<_> = set.slos().cloned().collect();
+    let outcome = verdict::experiment::guard::check_guardrails(
+        &prom.client(),
+        &slos,
+        FS as f64,
+        (FS + 90) as f64,
+    )
+    .await
+    .expect("prometheus answers");
+    assert_eq!(
+        outcome,
+        verdict::experiment::guard::GuardOutcome::Abort {
+            reasons: vec!["checkout-availability: 5m burn rate 60.0 above 14.4".into()]
+        }
+    );
+}
