@@ -63,6 +63,11 @@ fn parse_header(text: &str) -> Result<HeaderArg, String> {
     }
 }
 
+/// `NAME=VALUE` header parsing, shared with `verdict run`.
+pub fn parse_header_arg(text: &str) -> Result<HeaderArg, String> {
+    parse_header(text)
+}
+
 /// Judge an experiment window against SLOs, from Prometheus.
 #[derive(Debug, Args)]
 #[command(
@@ -428,6 +433,38 @@ pub fn run_with(
         Ok(report) => exit_code(report.verdict, args.fail_on_warn),
         Err(Invalid(message)) => {
             let _ = writeln!(err, "verdict evaluate: {message}");
+            exit::INVALID
+        }
+    }
+}
+
+/// Like [`run_with`], with report-level checks added by the caller (e.g.
+/// `verdict run`'s chaos command): they count towards the verdict, the
+/// reasons and every output format.
+pub fn run_with_checks(
+    args: &EvaluateArgs,
+    env: &Environment,
+    extra: Vec<crate::eval::Check>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32 {
+    let result = evaluate(args, env).and_then(|mut report| {
+        for check in extra {
+            if check.outcome != Outcome::Pass {
+                if let Some(reason) = &check.reason {
+                    report.reasons.insert(0, reason.clone());
+                }
+            }
+            report.verdict = report.verdict.max(check.outcome);
+            report.checks.push(check);
+        }
+        write_outputs(args, env, &report, out)?;
+        Ok(report)
+    });
+    match result {
+        Ok(report) => exit_code(report.verdict, args.fail_on_warn),
+        Err(Invalid(message)) => {
+            let _ = writeln!(err, "verdict run: {message}");
             exit::INVALID
         }
     }

@@ -5,6 +5,7 @@ pub mod check;
 pub mod evaluate;
 pub mod generate;
 pub mod routes;
+pub mod run;
 pub mod serve;
 pub mod token;
 
@@ -62,6 +63,13 @@ pub enum Command {
     /// the verdict, budget consumed, time to recover and detect. Exit code 0
     /// pass (or warn), 1 fail, 2 invalid input, 3 inconclusive.
     Evaluate(Box<evaluate::EvaluateArgs>),
+    /// Run a chaos command with guardrails and judge the SLOs around it (for CI).
+    ///
+    /// `verdict run --slos slos --prometheus URL --observe 5m -- ./chaos/pod-killer.sh`:
+    /// checks the baseline has data, runs the command (its runtime is the
+    /// fault), kills its process group on a guardrail breach, observes
+    /// recovery and evaluates like `verdict evaluate`.
+    Run(Box<run::RunArgs>),
     /// Run the HTTP API and the experiment scheduler (SQLite by default, Postgres for several replicas).
     Serve(serve::ServeArgs),
     /// Create, list and revoke API tokens (stored hashed).
@@ -80,6 +88,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Generate(args) => generate::run(&args),
         Command::Routes(args) => routes::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
+        Command::Run(args) => run::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Token(args) => token::run(&args),
     }

@@ -18,6 +18,7 @@ pub mod evaluate;
 pub mod guard;
 pub mod mapping;
 pub mod plan;
+pub mod runner;
 pub mod timeparse;
 
 pub use evaluate::{

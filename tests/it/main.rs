@@ -6,6 +6,8 @@ mod evaluate_test;
 mod generate_test;
 mod harness;
 mod harness_test;
+mod live;
+mod run_test;
 mod server_api_test;
 mod server_auth_test;
 mod server_engine_test;

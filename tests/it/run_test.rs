@@ -1,0 +1,215 @@
+//! `verdict run` in real time: a live target scraped every second by a real
+//! Prometheus, and chaos commands that change its error ratio.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::live::LiveTarget;
+
+/// A 99% SLO on the live target, judged on its peak burn rate (a 2-second
+/// fault cannot move a 30-day budget).
+const SPEC: &str = r#"version: verdict/v1
+service: checkout
+slos:
+  - name: availability
+    objective: 99
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{service="checkout",code="500"}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{service="checkout"}[{{.window}}]))
+    verdict:
+      min_events: 50
+      max_peak_burn_rate: 10
+"#;
+
+struct Setup {
+    target: LiveTarget,
+    prom: crate::harness::PromServer,
+    dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let target = LiveTarget::start(100.0).await;
+    let prom = target.prometheus().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("checkout.yaml"), SPEC).expect("spec");
+    // A baseline of at least 8 seconds of scrapes.
+    tokio::time::sleep(Duration::from_secs(9)).await;
+    Setup { target, prom, dir }
+}
+
+/// Runs `verdict run` with short windows (1s scrapes) and `command`.
+fn verdict_run(s: &Setup, extra: &[&str], command: &[&str]) -> (Output, Duration) {
+    let json = s.dir.path().join("verdict.json");
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .arg("run")
+        .arg("--slos")
+        .arg(s.dir.path())
+        .args(["--prometheus", s.prom.base_url()])
+        .args(["--baseline", "6s", "--observe", "6s", "--settle", "2s"])
+        .args([
+            "--step",
+            "1s",
+            "--rate-window",
+            "3s",
+            "--guard-interval",
+            "1s",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .args(extra)
+        .arg("--")
+        .args(command)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run verdict");
+    (out, started.elapsed())
+}
+
+fn report(s: &Setup) -> serde_json::Value {
+    let text = std::fs::read_to_string(s.dir.path().join("verdict.json")).expect("the JSON report");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[tokio::test]
+async fn a_harmless_command_passes_with_exit_code_0() {
+    let s = setup().await;
+    let (out, _) = verdict_run(&s, &[], &["sleep", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = report(&s);
+    assert_eq!(r["verdict"], "pass");
+    assert_eq!(
+        r["slos"][0]["windows"]["fault"]["error_ratio"].as_f64(),
+        Some(0.0)
+    );
+    let chaos = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "chaos_command")
+        .unwrap();
+    assert_eq!(chaos["outcome"], "pass");
+}
+
+#[tokio::test]
+async fn a_command_that_induces_a_fault_fails_with_exit_code_1() {
+    let s = setup().await;
+    // Half the requests fail for 4 seconds: burn 0.5 / 0.01 = 50 > 10.
+    let script = format!(
+        "curl -fsS '{}' >/dev/null && sleep 4 && curl -fsS '{}' >/dev/null",
+        s.target.fault_url(0.5),
+        s.target.fault_url(0.0)
+    );
+    let (out, _) = verdict_run(&s, &["--guard-interval", "30s"], &["sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = report(&s);
+    assert_eq!(r["verdict"], "fail");
+    let slo = &r["slos"][0];
+    assert_eq!(slo["verdict"], "fail");
+    let peak = slo["burn_rate"]["peak"].as_f64().expect("peak burn");
+    // The 3s window fully inside the fault sees 50% errors: burn 50 (±
+    // scrape jitter of a live target).
+    assert!((40.0..=55.0).contains(&peak), "peak burn {peak}");
+    assert!(
+        slo["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().starts_with("peak burn rate")),
+        "{slo}"
+    );
+}
+
+#[tokio::test]
+async fn a_guardrail_breach_kills_the_command() {
+    let s = setup().await;
+    // Every request fails and the command would run for a minute; the 5m
+    // burn (≥ 1/3 of the ~10s of data in error → burn ≥ 33) crosses 14.4
+    // within a few guard checks, and the whole process group is killed.
+    let marker = s.dir.path().join("survived");
+    let script = format!(
+        "curl -fsS '{}' >/dev/null; sleep 60; touch {}",
+        s.target.fault_url(1.0),
+        marker.display()
+    );
+    let (out, elapsed) = verdict_run(&s, &[], &["sh", "-c", &script]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        elapsed < Duration::from_secs(40),
+        "the command was stopped early: {elapsed:?}"
+    );
+    assert!(!marker.exists(), "the command did not run to its end");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "verdict run: aborted by the guardrails: checkout-availability: 5m burn rate"
+        ),
+        "{}",
+        text(&out)
+    );
+    let r = report(&s);
+    let chaos = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "chaos_command")
+        .unwrap();
+    assert_eq!(chaos["outcome"], "fail");
+    assert!(
+        chaos["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("aborted by the guardrails")
+    );
+}
+
+#[tokio::test]
+async fn no_baseline_data_means_the_command_is_not_run() {
+    let target = LiveTarget::start(100.0).await;
+    let prom = target.prometheus().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("checkout.yaml"),
+        SPEC.replace("service=\"checkout\"", "service=\"nothing\""),
+    )
+    .expect("spec");
+    let marker = dir.path().join("ran");
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .arg("run")
+        .arg("--slos")
+        .arg(dir.path())
+        .args([
+            "--prometheus",
+            prom.base_url(),
+            "--baseline",
+            "5s",
+            "--step",
+            "1s",
+            "--rate-window",
+            "3s",
+        ])
+        .arg("--")
+        .args(["touch", marker.to_str().unwrap()])
+        .output()
+        .expect("run verdict");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        !marker.exists(),
+        "the chaos command must not run without a baseline"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("checkout-availability: no data in the baseline window"),
+        "{}",
+        text(&out)
+    );
+}
