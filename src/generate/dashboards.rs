@@ -379,11 +379,21 @@ fn thresholds(base: &str, steps: &[(f64, &str)]) -> Value {
     json!({"mode": "absolute", "steps": list})
 }
 
+/// A panel link to verdict's experiment list, with every field of
+/// `@grafana/schema`'s `DashboardLink` (Grafana itself reads title, url and
+/// targetBlank).
 fn link_to_experiments() -> Value {
     json!([{
         "title": "Chaos experiments in verdict",
         "url": "${verdict_url}/experiments",
-        "targetBlank": true
+        "targetBlank": true,
+        "type": "link",
+        "asDropdown": false,
+        "icon": "external link",
+        "includeVars": false,
+        "keepTime": false,
+        "tags": [],
+        "tooltip": "Experiments verdict ran against this service, with their verdicts"
     }])
 }
 
@@ -562,7 +572,9 @@ fn datasource_variable() -> Value {
         "label": "Data source",
         "type": "datasource",
         "query": "prometheus",
-        "current": {},
+        // Not found among the options on load: Grafana selects the default
+        // Prometheus datasource.
+        "current": {"selected": false, "text": "", "value": ""},
         "hide": 0,
         "includeAll": false,
         "multi": false,
@@ -597,7 +609,6 @@ fn query_variable(name: &str, label: &str, query: &str) -> Value {
         "label": label,
         "type": "query",
         "datasource": datasource(),
-        "definition": query,
         "query": query,
         "current": all_current(),
         "hide": 0,
@@ -917,7 +928,7 @@ fn overview(
         10,
         9,
     );
-    let mut running = stat(
+    let running = stat(
         "Chaos experiments running",
         "Experiments verdict is running now (verdict_experiment_running); they are also drawn as annotations on every graph.",
         target(
@@ -930,11 +941,6 @@ fn overview(
         0,
         thresholds("green", &[(1.0, "orange")]),
     );
-    running["links"] = json!([{
-        "title": "Experiments in verdict",
-        "url": "${verdict_url}/experiments",
-        "targetBlank": true
-    }]);
     g.place(running, 6, 9);
 
     g.row("Alerts");
