@@ -40,6 +40,25 @@ pub enum GenerateCommand {
     /// predicts. Exit codes: 0 ok, 1 `--check` found differences, 2 invalid
     /// input.
     Rules(RulesArgs),
+    /// Grafana dashboards: one per service and an overview of all SLOs.
+    ///
+    /// Per SLO: SLI vs objective, error budget remaining, burn rate against
+    /// the page/ticket thresholds, budget burned over time, alert conditions
+    /// and state, latency quantiles for latency SLIs; chaos experiments as
+    /// annotations. Files are `OUT/verdict-overview.json` and
+    /// `OUT/verdict-svc-<service>.json`, for Grafana's file provisioning
+    /// (deploy/grafana/). Exit codes: 0 ok, 1 `--check` found differences,
+    /// 2 invalid input.
+    Dashboards(DashboardsArgs),
+    /// Alertmanager routing: page alerts to PagerDuty, ticket alerts to
+    /// Slack, a copy of every alert to verdict's webhook.
+    ///
+    /// A whole alertmanager.yml, or with `layout: route` in `--config` (or
+    /// `--layout route`) a route subtree and receivers to merge into yours.
+    /// Secrets are referenced by file (`routing_key_file`, `api_url_file`),
+    /// never written out. Exit codes: 0 ok, 1 `--check` found a difference,
+    /// 2 invalid input.
+    Alertmanager(AlertmanagerArgs),
 }
 
 /// Output layout of `--format`.
@@ -146,6 +165,8 @@ pub fn run(args: &GenerateArgs) -> i32 {
 pub fn run_with(args: &GenerateArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     match &args.what {
         GenerateCommand::Rules(r) => run_rules(r, out, err),
+        GenerateCommand::Dashboards(d) => run_dashboards(d, out, err),
+        GenerateCommand::Alertmanager(a) => run_alertmanager(a, out, err),
     }
 }
 
@@ -437,4 +458,317 @@ fn write_files(
         }
     }
     Ok((written, removed))
+}
+
+// ---------------------------------------------------------------------------
+// `verdict generate dashboards`
+
+/// Flags of `verdict generate dashboards`.
+#[derive(Debug, Args)]
+pub struct DashboardsArgs {
+    /// SLO spec files or directories (searched recursively for *.yaml and *.yml). Repeatable.
+    #[arg(long, default_value = "slos")]
+    pub slos: Vec<PathBuf>,
+    /// Directory to write the dashboard JSON files to (Grafana's dashboard
+    /// provider reads it; see deploy/grafana/).
+    #[arg(long, default_value = "deploy/grafana/dashboards")]
+    pub out: PathBuf,
+    /// SLO period for specs that set none, as for `generate rules`.
+    #[arg(long, default_value = "30d", value_parser = parse_duration)]
+    pub period: PromDuration,
+    /// Sloth `AlertWindows` specs for periods other than 30d and 28d, as for
+    /// `generate rules` (the dashboards draw the same thresholds).
+    #[arg(long)]
+    pub windows: Option<PathBuf>,
+    /// Default of the dashboards' `verdict_url` variable: the verdict server
+    /// whose experiment list the SLO panels link to.
+    #[arg(long, default_value = generate::dashboards::DEFAULT_VERDICT_URL)]
+    pub verdict_url: String,
+    /// Do not write: exit 1 and show what differs when the files in `--out`
+    /// are not what would be generated.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The dashboard options the flags describe, reading `--windows`.
+pub fn dashboard_options(
+    args: &DashboardsArgs,
+) -> Result<generate::dashboards::DashboardOptions, Vec<String>> {
+    let mut windows = WindowCatalog::google_defaults();
+    if let Some(path) = &args.windows {
+        match load_windows(path) {
+            Ok(ws) => ws.into_iter().for_each(|w| windows.insert(w)),
+            Err(e) => return Err(e.0.iter().map(|e| format!("--windows: {e}")).collect()),
+        }
+    }
+    let url = args.verdict_url.trim_end_matches('/');
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(vec![format!(
+            "--verdict-url {:?} must be an http:// or https:// URL",
+            args.verdict_url
+        )]);
+    }
+    Ok(generate::dashboards::DashboardOptions {
+        rules: RuleOptions {
+            default_period: args.period,
+            windows,
+            ..RuleOptions::default()
+        },
+        verdict_url: url.to_string(),
+    })
+}
+
+fn run_dashboards(args: &DashboardsArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let set = match spec::load_paths(&args.slos) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors.0 {
+                let _ = writeln!(err, "{e}");
+            }
+            let _ = writeln!(
+                err,
+                "{} error{} in the SLO specs; nothing generated",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" }
+            );
+            return exit::INVALID;
+        }
+    };
+    let opts = match dashboard_options(args) {
+        Ok(o) => o,
+        Err(msgs) => {
+            for m in msgs {
+                let _ = writeln!(err, "{m}");
+            }
+            return exit::INVALID;
+        }
+    };
+    let dashboards = match generate::dashboards::generate_dashboards(&set, &opts) {
+        Ok(d) => d,
+        Err(errors) => return report_errors(&errors, err),
+    };
+    let dir = &args.out;
+    let existing = match read_generated_dashboards(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            let _ = writeln!(err, "{}: cannot read: {e}", dir.display());
+            return exit::INVALID;
+        }
+    };
+    let differences = generate::dashboards::compare(&dashboards, &existing);
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if args.check {
+        if differences.is_empty() {
+            let _ = writeln!(
+                out,
+                "{}: up to date ({} dashboard{})",
+                dir.display(),
+                dashboards.len(),
+                plural(dashboards.len())
+            );
+            return exit::OK;
+        }
+        for d in &differences {
+            let _ = writeln!(err, "{d}");
+        }
+        let _ = writeln!(
+            err,
+            "{}: {} file{} out of date; run `verdict generate dashboards --slos {} --out {}`",
+            dir.display(),
+            differences.len(),
+            plural(differences.len()),
+            args.slos
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" --slos "),
+            dir.display()
+        );
+        return exit::FAIL;
+    }
+    let mut written = 0;
+    let mut removed = 0;
+    for d in &differences {
+        let result = match d {
+            Difference::Missing(rel) | Difference::Changed { path: rel, .. } => {
+                let Some(dash) = dashboards.iter().find(|x| &x.path == rel) else {
+                    continue;
+                };
+                let path = dir.join(rel);
+                written += 1;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| format!("{}: cannot create: {e}", dir.display()))
+                    .and_then(|()| {
+                        std::fs::write(&path, dash.contents())
+                            .map_err(|e| format!("{}: cannot write: {e}", path.display()))
+                    })
+            }
+            Difference::Stale(rel) => {
+                let path = dir.join(rel);
+                removed += 1;
+                std::fs::remove_file(&path)
+                    .map_err(|e| format!("{}: cannot remove stale file: {e}", path.display()))
+            }
+        };
+        if let Err(e) = result {
+            let _ = writeln!(err, "{e}");
+            return exit::INVALID;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{}: {} dashboard{} generated ({} changed{}) from {} spec file{}",
+        dir.display(),
+        dashboards.len(),
+        plural(dashboards.len()),
+        written,
+        if removed > 0 {
+            format!(", {removed} stale removed")
+        } else {
+            String::new()
+        },
+        set.files.len(),
+        plural(set.files.len())
+    );
+    exit::OK
+}
+
+/// The dashboards under `dir` (not recursive) that verdict generated, by
+/// file name. A missing directory holds none.
+pub fn read_generated_dashboards(dir: &Path) -> std::io::Result<BTreeMap<PathBuf, String>> {
+    let mut found = BTreeMap::new();
+    if !dir.exists() {
+        return Ok(found);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") || !path.is_file() {
+            continue;
+        }
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => continue,
+            Err(e) => return Err(e),
+        };
+        if generate::dashboards::is_generated(&text) {
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_path_buf();
+            found.insert(rel, text);
+        }
+    }
+    Ok(found)
+}
+
+// ---------------------------------------------------------------------------
+// `verdict generate alertmanager`
+
+/// `--layout` of `verdict generate alertmanager`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    /// A whole alertmanager.yml.
+    Config,
+    /// A route subtree and its receivers, to merge into an existing configuration.
+    Route,
+}
+
+/// Flags of `verdict generate alertmanager`.
+#[derive(Debug, Args)]
+pub struct AlertmanagerArgs {
+    /// A YAML file setting receivers' URLs, secret files, the Slack channel,
+    /// grouping and timings (see docs/dashboards.md); defaults otherwise.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// File to write, or `-` for standard output.
+    #[arg(long, default_value = "-")]
+    pub out: String,
+    /// Overrides the `layout` of `--config`.
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutArg>,
+    /// Do not write: exit 1 when `--out` is not what would be generated.
+    #[arg(long)]
+    pub check: bool,
+}
+
+fn run_alertmanager(args: &AlertmanagerArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    use generate::alertmanager::{AlertmanagerOptions, Layout, parse_config, render};
+    let mut opts = match &args.config {
+        None => AlertmanagerOptions::default(),
+        Some(path) => {
+            let parsed = std::fs::read_to_string(path)
+                .map_err(|e| vec![format!("{}: cannot read: {e}", path.display())])
+                .and_then(|text| {
+                    parse_config(path, &text)
+                        .map_err(|e| e.0.iter().map(|e| e.to_string()).collect())
+                });
+            match parsed {
+                Ok(o) => o,
+                Err(msgs) => {
+                    for m in msgs {
+                        let _ = writeln!(err, "{m}");
+                    }
+                    return exit::INVALID;
+                }
+            }
+        }
+    };
+    if let Some(l) = args.layout {
+        opts.layout = match l {
+            LayoutArg::Config => Layout::Config,
+            LayoutArg::Route => Layout::Route,
+        };
+    }
+    let text = render(&opts, generate::GENERATOR_VERSION);
+    if args.out == "-" {
+        if args.check {
+            let _ = writeln!(err, "--check needs --out FILE");
+            return exit::INVALID;
+        }
+        let _ = out.write_all(text.as_bytes());
+        return exit::OK;
+    }
+    let path = PathBuf::from(&args.out);
+    if args.check {
+        return match std::fs::read_to_string(&path) {
+            Ok(old) if old == text => {
+                let _ = writeln!(out, "{}: up to date", path.display());
+                exit::OK
+            }
+            Ok(old) => {
+                let _ = writeln!(
+                    err,
+                    "changed: {}\n{}",
+                    path.display(),
+                    generate::output::diff_summary(&old, &text)
+                );
+                exit::FAIL
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let _ = writeln!(err, "missing: {}", path.display());
+                exit::FAIL
+            }
+            Err(e) => {
+                let _ = writeln!(err, "{}: cannot read: {e}", path.display());
+                exit::INVALID
+            }
+        };
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(parent)
+    {
+        let _ = writeln!(err, "{}: cannot create: {e}", parent.display());
+        return exit::INVALID;
+    }
+    match std::fs::write(&path, &text) {
+        Ok(()) => {
+            let _ = writeln!(
+                out,
+                "{}: Alertmanager configuration generated",
+                path.display()
+            );
+            exit::OK
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{}: cannot write: {e}", path.display());
+            exit::INVALID
+        }
+    }
 }

@@ -19,6 +19,8 @@
 //! Must not: do I/O (the CLI reads specs and writes files) or query
 //! Prometheus. Everything here is a pure function of its inputs.
 
+pub mod alertmanager;
+pub mod dashboards;
 pub mod emit;
 pub mod gofmt;
 pub mod output;

@@ -1,6 +1,8 @@
 //! verdict's integration tests: a single test binary with one module per
 //! area, so they share one build and the real-Prometheus harness.
 
+mod alertmanager_test;
+mod dashboards_test;
 mod email_test;
 mod evaluate_test;
 mod generate_test;
