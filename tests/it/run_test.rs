@@ -80,7 +80,7 @@ fn text(out: &Output) -> String {
     )
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_harmless_command_passes_with_exit_code_0() {
     let s = setup().await;
     let (out, _) = verdict_run(&s, &[], &["sleep", "2"]);
@@ -100,12 +100,12 @@ async fn a_harmless_command_passes_with_exit_code_0() {
     assert_eq!(chaos["outcome"], "pass");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_that_induces_a_fault_fails_with_exit_code_1() {
     let s = setup().await;
     // Half the requests fail for 4 seconds: burn 0.5 / 0.01 = 50 > 10.
     let script = format!(
-        "curl -fsS '{}' >/dev/null && sleep 4 && curl -fsS '{}' >/dev/null",
+        "curl -fsS --max-time 5 '{}' >/dev/null && sleep 4 && curl -fsS --max-time 5 '{}' >/dev/null",
         s.target.fault_url(0.5),
         s.target.fault_url(0.0)
     );
@@ -129,7 +129,7 @@ async fn a_command_that_induces_a_fault_fails_with_exit_code_1() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guardrail_breach_kills_the_command() {
     let s = setup().await;
     // Every request fails and the command would run for a minute; the 5m
@@ -137,7 +137,7 @@ async fn a_guardrail_breach_kills_the_command() {
     // within a few guard checks, and the whole process group is killed.
     let marker = s.dir.path().join("survived");
     let script = format!(
-        "curl -fsS '{}' >/dev/null; sleep 60; touch {}",
+        "curl -fsS --max-time 5 '{}' >/dev/null; sleep 60; touch {}",
         s.target.fault_url(1.0),
         marker.display()
     );
@@ -172,7 +172,7 @@ async fn a_guardrail_breach_kills_the_command() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_baseline_data_means_the_command_is_not_run() {
     let target = LiveTarget::start(100.0).await;
     let prom = target.prometheus().await;
