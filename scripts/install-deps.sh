@@ -8,6 +8,7 @@ need=()
 command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ] || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || [ -x /usr/bin/amtool ] || need+=(prometheus-alertmanager)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: prometheus, promtool and amtool are present"

@@ -5,4 +5,6 @@ mod evaluate_test;
 mod generate_test;
 mod harness;
 mod harness_test;
+mod report_test;
+
 mod spec_test;
