@@ -6,5 +6,4 @@ mod generate_test;
 mod harness;
 mod harness_test;
 mod report_test;
-
 mod spec_test;
