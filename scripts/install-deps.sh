@@ -55,6 +55,7 @@ need=()
 command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ] || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || [ -x /usr/bin/promtool ] || need+=(prometheus)
 command -v amtool >/dev/null 2>&1 || [ -x /usr/bin/amtool ] || need+=(prometheus-alertmanager)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || need+=(chromium)
 
 # Small Python test helpers (a real SMTP server for the email tests).
 if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then

@@ -143,17 +143,37 @@ pub enum MarkerKind {
     PredictedAlert,
 }
 
+/// How the y axis maps values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum YScale {
+    /// From 0 (or the minimum, if negative) up.
+    #[default]
+    Linear,
+    /// Logarithmic, for values spanning decades (burn rates against
+    /// 1×–14.4× thresholds). Values at or below the axis floor (a decade
+    /// below the smallest positive value, at most 4 decades below the
+    /// largest) are drawn on the floor.
+    Log,
+}
+
 /// A time-series chart of one signal over an experiment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeChart {
     pub title: String,
     pub y_label: String,
     pub y_format: YFormat,
+    pub y_scale: YScale,
     pub series: Vec<ChartSeries>,
     pub hlines: Vec<HLine>,
     pub bands: Vec<Band>,
     pub markers: Vec<Marker>,
 }
+
+/// How much larger SVG text is asked for (see `TimeChart::draw`).
+const SVG_TEXT_SCALE: f64 = 1.24;
+
+/// Height of the legend strip above the plot (charts of several series).
+const LEGEND_HEIGHT: f64 = 20.0;
 
 /// Chart size in pixels.
 pub const DEFAULT_SIZE: (u32, u32) = (900, 360);
@@ -189,7 +209,7 @@ fn marker_color(kind: MarkerKind) -> RGBColor {
         MarkerKind::Impact => RGBColor(220, 53, 69),
         MarkerKind::Recovered => RGBColor(25, 135, 84),
         MarkerKind::AlertFired => RGBColor(111, 66, 193),
-        MarkerKind::PredictedAlert => RGBColor(173, 181, 189),
+        MarkerKind::PredictedAlert => RGBColor(108, 117, 125),
     }
 }
 
@@ -215,24 +235,62 @@ impl TimeChart {
         }
     }
 
-    /// The y range: from 0 (or the minimum, if negative) to a little above
-    /// the largest value or reference line.
-    fn y_range(&self) -> (f64, f64) {
-        let ys = self
-            .series
+    /// Every finite y value: series points and reference lines.
+    fn y_values(&self) -> impl Iterator<Item = f64> + '_ {
+        self.series
             .iter()
             .flat_map(|s| s.points.iter().map(|p| p.1))
             .chain(self.hlines.iter().map(|h| h.y))
-            .filter(|y| y.is_finite());
-        let (lo, hi) = ys.fold((0.0f64, f64::NEG_INFINITY), |(lo, hi), y| {
-            (lo.min(y), hi.max(y))
-        });
-        let hi = if hi.is_finite() && hi > lo {
-            hi
-        } else {
-            lo + 1.0
-        };
-        (lo, hi + (hi - lo) * 0.12)
+            .filter(|y| y.is_finite())
+    }
+
+    /// The y axis: its scale, and its range in plot coordinates (log10 of
+    /// the value on a log scale).
+    fn y_axis(&self) -> YAxis {
+        match self.y_scale {
+            YScale::Linear => {
+                let (lo, hi) = self
+                    .y_values()
+                    .fold((0.0f64, f64::NEG_INFINITY), |(lo, hi), y| {
+                        (lo.min(y), hi.max(y))
+                    });
+                let hi = if hi.is_finite() && hi > lo {
+                    hi
+                } else {
+                    lo + 1.0
+                };
+                YAxis {
+                    log: false,
+                    floor: 0.0,
+                    lo,
+                    // Room at the top for band and marker labels.
+                    hi: hi + (hi - lo) * if self.markers.is_empty() { 0.12 } else { 0.3 },
+                }
+            }
+            YScale::Log => {
+                let (min, max) = self
+                    .y_values()
+                    .filter(|y| *y > 0.0)
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), y| {
+                        (lo.min(y), hi.max(y))
+                    });
+                let (min, max) = if min.is_finite() {
+                    (min, max)
+                } else {
+                    (0.1, 10.0)
+                };
+                let top = max.log10().ceil().max(min.log10().floor() + 1.0);
+                let floor_exp = (min.log10().floor() - 1.0).max(top - 5.0);
+                let floor = 10f64.powf(floor_exp);
+                let hi = max.log10().max(floor_exp + 1.0);
+                YAxis {
+                    log: true,
+                    floor,
+                    lo: floor_exp,
+                    hi: hi + (hi - floor_exp) * 0.1,
+                }
+            }
+        }
     }
 
     /// Renders an SVG document.
@@ -241,7 +299,7 @@ impl TimeChart {
         let mut out = String::new();
         {
             let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
-            self.draw(&root)?;
+            self.draw(&root, SVG_TEXT_SCALE)?;
             root.present().map_err(|e| self.draw_error(e))?;
         }
         Ok(out)
@@ -249,12 +307,28 @@ impl TimeChart {
 
     /// Renders a PNG image.
     pub fn render_png(&self, size: (u32, u32)) -> Result<Vec<u8>, ChartError> {
+        self.render_png_scaled(size, 1.0)
+    }
+
+    /// Renders a PNG image whose text (and the room kept for it) is
+    /// `text_scale` times the usual size: for images shown smaller than
+    /// they are drawn, like charts in emails drawn at twice their width.
+    pub fn render_png_scaled(
+        &self,
+        size: (u32, u32),
+        text_scale: f64,
+    ) -> Result<Vec<u8>, ChartError> {
         register_fonts()?;
+        let text_scale = if text_scale.is_finite() && text_scale > 0.0 {
+            text_scale.clamp(0.5, 4.0)
+        } else {
+            1.0
+        };
         let (w, h) = size;
         let mut rgb = vec![0u8; w as usize * h as usize * 3];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
-            self.draw(&root)?;
+            self.draw(&root, text_scale)?;
             root.present().map_err(|e| self.draw_error(e))?;
         }
         let mut png_bytes = Vec::new();
@@ -279,21 +353,68 @@ impl TimeChart {
         }
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), ChartError> {
+    /// `ts` scales every font size: plotters' SVG backend writes
+    /// `font-size` as the size divided by 1.24, so SVG text is drawn that
+    /// much larger to come out the size PNG text has.
+    fn draw<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        ts: f64,
+    ) -> Result<(), ChartError> {
         let err = |e: DrawingAreaErrorKind<DB::ErrorType>| self.draw_error(e);
         root.fill(&WHITE).map_err(err)?;
         let (x0, x1) = self.x_range();
-        let (y0, y1) = self.y_range();
+        let axis = self.y_axis();
+        let (y0, y1) = (axis.lo, axis.hi);
         let fmt = self.y_format;
         let span = x1 - x0;
+        // The title at 18px, smaller (down to 12px) or cut short when the
+        // chart is too narrow for it.
+        let width = i32::try_from(root.dim_in_pixel().0).unwrap_or(i32::MAX);
+        // Narrow charts (phones) give the plot the room of the axis title.
+        let narrow = width < 600;
+        // Room kept for text grows with it.
+        let room = |n: f64| (n * ts).round() as u32;
+        let mut title = self.title.clone();
+        let mut title_size = 18.0 * ts;
+        let title_width = |text: &str, size: f64| {
+            let style = (FAMILY, size)
+                .into_font()
+                .style(FontStyle::Bold)
+                .color(&INK);
+            root.estimate_text_size(text, &style)
+                .map_or(0, |(w, _)| w as i32)
+        };
+        while title_size > 12.0 * ts && title_width(&title, title_size) > width - 48 {
+            title_size -= 1.0;
+        }
+        let mut keep = title.chars().count();
+        while keep > 4 && title_width(&title, title_size) > width - 48 {
+            keep -= 1;
+            let cut: String = self.title.chars().take(keep).collect();
+            title = format!("{}…", cut.trim_end());
+        }
         let mut chart = ChartBuilder::on(root)
             .caption(
-                &self.title,
-                (FAMILY, 18).into_font().style(FontStyle::Bold).color(&INK),
+                &title,
+                (FAMILY, title_size)
+                    .into_font()
+                    .style(FontStyle::Bold)
+                    .color(&INK),
             )
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(64)
+            .margin(room(12.0))
+            .margin_right(room(40.0))
+            .margin_bottom(room(6.0))
+            .set_label_area_size(
+                LabelAreaPosition::Top,
+                if self.series.len() > 1 {
+                    room(LEGEND_HEIGHT)
+                } else {
+                    0
+                },
+            )
+            .x_label_area_size(room(24.0))
+            .y_label_area_size(room(if narrow { 50.0 } else { 64.0 }))
             .build_cartesian_2d(x0..x1, y0..y1)
             .map_err(err)?;
         chart
@@ -303,16 +424,18 @@ impl TimeChart {
             .axis_style(INK.mix(0.6))
             .disable_x_mesh()
             .x_labels(0)
-            .y_labels(6)
+            .y_labels(if axis.log { 0 } else { 6 })
             .y_label_formatter(&|y| fmt.format(*y))
-            .y_desc(self.y_label.as_str())
-            .label_style((FAMILY, 12).into_font().color(&INK))
-            .axis_desc_style((FAMILY, 12).into_font().color(&INK))
+            .y_desc(if narrow { "" } else { self.y_label.as_str() })
+            .label_style((FAMILY, 12.0 * ts).into_font().color(&INK))
+            .axis_desc_style((FAMILY, 12.0 * ts).into_font().color(&INK))
             .draw()
             .map_err(err)?;
 
-        // Time ticks on round clock times (15s, 1m, 5m, … apart).
-        let step = tick_step(span);
+        // Time ticks on round clock times (15s, 1m, 5m, … apart), about
+        // one per 110 pixels.
+        let max_ticks = (f64::from(chart.plotting_area().dim_in_pixel().0) / 110.0).clamp(3.0, 8.0);
+        let step = tick_step(span, max_ticks);
         let first = (x0 / step).ceil() * step;
         let ticks: Vec<f64> = (0..)
             .map(|i| first + step * i as f64)
@@ -324,15 +447,38 @@ impl TimeChart {
                 .draw_series(std::iter::once(PathElement::new([(t, y0), (t, y1)], GRID)))
                 .map_err(err)?;
         }
+        let y_ticks = if axis.log {
+            log_ticks(y0, y1)
+        } else {
+            Vec::new()
+        };
+        for &y in &y_ticks {
+            chart
+                .draw_series(std::iter::once(PathElement::new([(x0, y), (x1, y)], GRID)))
+                .map_err(err)?;
+        }
         let plot = chart.plotting_area();
         for &t in &ticks {
             let (px, py) = plot.map_coordinate(&(t, y0));
-            let style = (FAMILY, 12)
+            let style = (FAMILY, 12.0 * ts)
                 .into_font()
                 .color(&INK)
                 .pos(Pos::new(HPos::Center, VPos::Top));
             root.draw(&Text::new(format_time(t, span), (px, py + 6), style))
                 .map_err(err)?;
+        }
+
+        // A log axis: labels at 1, 2 and 5 of each decade (grid drawn above).
+        if axis.log {
+            for &y in &y_ticks {
+                let (px, py) = plot.map_coordinate(&(x0, y));
+                let style = (FAMILY, 12.0 * ts)
+                    .into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Right, VPos::Center));
+                root.draw(&Text::new(fmt.format(10f64.powf(y)), (px - 6, py), style))
+                    .map_err(err)?;
+            }
         }
 
         // Shaded windows with their label at the top.
@@ -347,17 +493,6 @@ impl TimeChart {
                     band_color(band.kind).filled(),
                 )))
                 .map_err(err)?;
-            let style = (FAMILY, 12)
-                .into_font()
-                .color(&INK.mix(0.75))
-                .pos(Pos::new(HPos::Left, VPos::Top));
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    band.label.clone(),
-                    (a + span * 0.004, y1),
-                    style,
-                )))
-                .map_err(err)?;
         }
 
         // Reference lines, labelled at the right end.
@@ -365,53 +500,44 @@ impl TimeChart {
             if !line.y.is_finite() {
                 continue;
             }
+            let y = axis.map(line.y);
             let color = line_color(line.kind);
             chart
                 .draw_series(DashedLineSeries::new(
-                    [(x0, line.y), (x1, line.y)],
+                    [(x0, y), (x1, y)],
                     6,
                     4,
                     color.stroke_width(2),
                 ))
-                .map_err(err)?;
-            let style = (FAMILY, 11)
-                .into_font()
-                .color(&color)
-                .pos(Pos::new(HPos::Right, VPos::Bottom));
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    format!("{} {}", line.label, fmt.format(line.y)),
-                    (x1 - span * 0.004, line.y),
-                    style,
-                )))
                 .map_err(err)?;
         }
 
         // Series, split at non-finite values so gaps stay gaps.
         for (i, s) in self.series.iter().enumerate() {
             let color = SERIES_COLORS[i % SERIES_COLORS.len()];
-            let mut first = true;
             for run in s.points.split(|p| !p.1.is_finite()) {
                 if run.is_empty() {
                     continue;
                 }
-                let drawn = chart
-                    .draw_series(LineSeries::new(run.iter().copied(), color.stroke_width(2)))
+                chart
+                    .draw_series(LineSeries::new(
+                        run.iter().map(|&(t, v)| (t, axis.map(v))),
+                        color.stroke_width(2),
+                    ))
                     .map_err(err)?;
-                if first {
-                    drawn.label(s.label.clone()).legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 16, y)], color.stroke_width(3))
-                    });
-                    first = false;
-                }
             }
         }
 
-        // Event markers: a vertical line and a label near the bottom.
-        for (i, m) in self.markers.iter().enumerate() {
-            if !(m.t.is_finite() && m.t >= x0 && m.t <= x1) {
-                continue;
-            }
+        // Event markers: a vertical line each, then their labels in rows
+        // below the band labels, each in the first row where it does not
+        // overlap another, on a light background so lines stay readable.
+        let mut shown: Vec<&Marker> = self
+            .markers
+            .iter()
+            .filter(|m| m.t.is_finite() && m.t >= x0 && m.t <= x1)
+            .collect();
+        shown.sort_by(|a, b| a.t.total_cmp(&b.t));
+        for m in &shown {
             let color = marker_color(m.kind);
             let style = if m.kind == MarkerKind::PredictedAlert {
                 color.stroke_width(1)
@@ -419,43 +545,207 @@ impl TimeChart {
                 color.stroke_width(2)
             };
             chart
-                .draw_series(std::iter::once(PathElement::new(
+                .draw_series(DashedLineSeries::new(
                     [(m.t, y0), (m.t, y1)],
+                    if m.kind == MarkerKind::PredictedAlert {
+                        4
+                    } else {
+                        200
+                    },
+                    if m.kind == MarkerKind::PredictedAlert {
+                        3
+                    } else {
+                        0
+                    },
                     style,
-                )))
+                ))
                 .map_err(err)?;
-            // Stagger labels so neighbouring markers do not overlap.
-            let level = y0 + (y1 - y0) * (0.08 + 0.09 * (i % 3) as f64);
-            let text_style = (FAMILY, 11)
+        }
+        let plot = chart.plotting_area();
+        let (left, top) = plot.map_coordinate(&(x0, y1));
+        let (right, _) = plot.map_coordinate(&(x1, y1));
+        let (_, bottom) = plot.map_coordinate(&(x0, y0));
+
+        // Say so when there is nothing to draw, rather than an empty frame.
+        let has_data = self
+            .series
+            .iter()
+            .any(|s| s.points.iter().any(|p| p.0.is_finite() && p.1.is_finite()));
+        if !has_data {
+            let style = (FAMILY, 16.0 * ts)
                 .into_font()
-                .color(&color)
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    m.label.clone(),
-                    (m.t + span * 0.004, level),
-                    text_style,
-                )))
+                .color(&INK.mix(0.6))
+                .pos(Pos::new(HPos::Center, VPos::Center));
+            root.draw(&Text::new(
+                "no data",
+                ((left + right) / 2, (top + bottom) / 2),
+                style,
+            ))
+            .map_err(err)?;
+        }
+
+        // Band labels at the top left of each band.
+        for band in &self.bands {
+            let (a, b) = (band.start.max(x0), band.end.min(x1));
+            if b <= a {
+                continue;
+            }
+            let (px, _) = plot.map_coordinate(&(a, y1));
+            let style = (FAMILY, 12.0 * ts)
+                .into_font()
+                .color(&INK.mix(0.75))
+                .pos(Pos::new(HPos::Left, VPos::Top));
+            root.draw(&Text::new(band.label.clone(), (px + 4, top + 2), style))
                 .map_err(err)?;
         }
 
-        if !self.series.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .margin(22)
-                .background_style(WHITE.mix(0.85))
-                .border_style(GRID)
-                .label_font((FAMILY, 12).into_font().color(&INK))
-                .draw()
+        // Reference line labels at the right end, above their line, or
+        // below it when that would cover another label.
+        let mut placed: Vec<(i32, i32)> = Vec::new();
+        for line in self.hlines.iter().filter(|l| l.y.is_finite()) {
+            let text = format!("{} {}", line.label, fmt.format(line.y));
+            let style = (FAMILY, 12.0 * ts)
+                .into_font()
+                .color(&line_color(line.kind))
+                .pos(Pos::new(HPos::Left, VPos::Top));
+            let (w, h) = root.estimate_text_size(&text, &style).map_err(err)?;
+            let (w, h) = (w as i32, h as i32);
+            let (_, py) = plot.map_coordinate(&(x1, axis.map(line.y)));
+            let above = (py - h - 3).max(top);
+            let below = (py + 3).min(bottom - h);
+            let clear = |y: i32| placed.iter().all(|&(a, b)| y + h + 2 <= a || y >= b + 2);
+            let y = if clear(above) {
+                above
+            } else if clear(below) {
+                below
+            } else {
+                above
+            };
+            placed.push((y, y + h));
+            let x = right - w - 6;
+            root.draw(&Rectangle::new(
+                [(x - 2, y - 1), (x + w + 2, y + h + 1)],
+                WHITE.mix(0.8).filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&Text::new(text, (x, y), style)).map_err(err)?;
+        }
+
+        let mut rows: Vec<Vec<(i32, i32)>> = Vec::new();
+        for m in &shown {
+            let color = marker_color(m.kind);
+            let style = (FAMILY, 12.0 * ts)
+                .into_font()
+                .color(&color)
+                .pos(Pos::new(HPos::Left, VPos::Top));
+            let (w, h) = root.estimate_text_size(&m.label, &style).map_err(err)?;
+            let (w, h) = (w as i32, h as i32);
+            let (px, _) = plot.map_coordinate(&(m.t, y1));
+            // Right of the line, or left of it near the right edge.
+            let a = if px + 4 + w <= right {
+                px + 4
+            } else {
+                (px - 4 - w).max(left)
+            };
+            let b = a + w;
+            let free = |row: &Vec<(i32, i32)>| row.iter().all(|&(c, d)| b + 6 <= c || a >= d + 6);
+            let row = match rows.iter().position(free) {
+                Some(r) => r,
+                None if rows.len() < 4 => {
+                    rows.push(Vec::new());
+                    rows.len() - 1
+                }
+                None => rows.len() - 1,
+            };
+            rows[row].push((a, b));
+            let y = top + room(18.0) as i32 + row as i32 * (h + 5);
+            root.draw(&Rectangle::new(
+                [(a - 2, y - 1), (b + 2, y + h + 1)],
+                WHITE.mix(0.85).filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&Text::new(m.label.clone(), (a, y), style))
                 .map_err(err)?;
+        }
+
+        // A legend only tells series apart: none for a single one. It is a
+        // strip between the title and the plot, so it never covers data.
+        if self.series.len() > 1 {
+            let mut x = left;
+            let y = top - room(LEGEND_HEIGHT) as i32 + 2;
+            for (i, s) in self.series.iter().enumerate() {
+                let color = SERIES_COLORS[i % SERIES_COLORS.len()];
+                let style = (FAMILY, 12.0 * ts)
+                    .into_font()
+                    .color(&INK)
+                    .pos(Pos::new(HPos::Left, VPos::Top));
+                let (w, _) = root.estimate_text_size(&s.label, &style).map_err(err)?;
+                if x + 22 + w as i32 > right && x > left {
+                    break;
+                }
+                root.draw(&PathElement::new(
+                    [(x, y + 7), (x + 16, y + 7)],
+                    color.stroke_width(3),
+                ))
+                .map_err(err)?;
+                root.draw(&Text::new(s.label.clone(), (x + 20, y), style))
+                    .map_err(err)?;
+                x += 20 + w as i32 + 18;
+            }
         }
         Ok(())
     }
 }
 
-/// A round tick spacing giving at most 8 ticks over `span` seconds.
-fn tick_step(span: f64) -> f64 {
+/// The y axis in plot coordinates.
+struct YAxis {
+    log: bool,
+    /// On a log axis, values at or below this are drawn on it.
+    floor: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl YAxis {
+    /// A value's plot coordinate.
+    fn map(&self, y: f64) -> f64 {
+        if self.log {
+            if y.is_nan() {
+                y
+            } else {
+                y.max(self.floor).log10()
+            }
+        } else {
+            y
+        }
+    }
+}
+
+/// Ticks of a log axis between the plot coordinates `lo` and `hi`: 1, 2
+/// and 5 of each decade when there are at most 3 decades, only the powers
+/// of ten otherwise.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let decades = hi - lo;
+    let mut out = Vec::new();
+    let first = lo.floor() as i32;
+    let last = hi.ceil() as i32;
+    for exp in first..=last.min(first + 12) {
+        for (m, minor) in [(1.0f64, false), (2.0, true), (5.0, true)] {
+            let y = exp as f64 + m.log10();
+            if y < lo - 1e-9 || y > hi + 1e-9 {
+                continue;
+            }
+            if minor && decades > 3.0 {
+                continue;
+            }
+            out.push(y);
+        }
+    }
+    out
+}
+
+/// A round tick spacing giving at most `max_ticks` ticks over `span` seconds.
+fn tick_step(span: f64, max_ticks: f64) -> f64 {
     const STEPS: [f64; 14] = [
         15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0,
         43200.0, 86400.0,
@@ -463,8 +753,8 @@ fn tick_step(span: f64) -> f64 {
     STEPS
         .iter()
         .copied()
-        .find(|s| span / s <= 8.0)
-        .unwrap_or_else(|| (span / 8.0 / 86400.0).ceil() * 86400.0)
+        .find(|s| span / s <= max_ticks)
+        .unwrap_or_else(|| (span / max_ticks / 86400.0).ceil() * 86400.0)
 }
 
 /// `HH:MM:SS` in UTC for spans under a day, `MM-DD HH:MM` beyond.
@@ -498,6 +788,7 @@ mod tests {
             title: "checkout-availability: error ratio".into(),
             y_label: "error ratio (1m)".into(),
             y_format: YFormat::Percent,
+            y_scale: YScale::Linear,
             series: vec![ChartSeries {
                 label: "error ratio".into(),
                 points,
@@ -586,12 +877,95 @@ mod tests {
         ] {
             assert!(svg.contains(text), "missing {text:?}");
         }
-        // The series colour strokes the two runs and the legend sample.
-        assert_eq!(
-            svg.matches(r##"stroke="#0D6EFD""##).count(),
-            2 + 1,
-            "two runs + legend"
+        // The series colour strokes the two runs; one series needs no legend.
+        assert_eq!(svg.matches(r##"stroke="#0D6EFD""##).count(), 2);
+        assert!(!svg.contains(">\nerror ratio\n<"), "no legend entry");
+    }
+
+    #[test]
+    fn several_series_get_a_legend_strip() {
+        let mut chart = sample_chart();
+        let mut other = chart.series[0].clone();
+        other.label = "checkout-latency".into();
+        chart.series.push(other);
+        let svg = chart.render_svg(DEFAULT_SIZE).unwrap();
+        assert!(svg.contains(">\nerror ratio\n<"));
+        assert!(svg.contains(">\ncheckout-latency\n<"));
+    }
+
+    #[test]
+    fn a_log_axis_spans_decades_and_puts_zero_on_its_floor() {
+        let mut chart = sample_chart();
+        chart.y_scale = YScale::Log;
+        chart.y_format = YFormat::Factor;
+        chart.series[0].points = vec![(0.0, 0.0), (15.0, 0.5), (30.0, 200.0)];
+        chart.hlines = vec![HLine {
+            y: 14.4,
+            label: "page".into(),
+            kind: LineKind::Page,
+        }];
+        let axis = chart.y_axis();
+        // The smallest positive value 0.5 is in the decade of 0.1; one more
+        // decade below makes the floor 0.01, where zero is drawn.
+        assert!(axis.log);
+        assert_eq!(axis.floor, 0.01);
+        assert_eq!(axis.lo, -2.0);
+        assert_eq!(axis.map(0.0), -2.0);
+        assert_eq!(axis.map(100.0), 2.0);
+        assert!(axis.hi > 200f64.log10());
+        // Over more than 3 decades only the powers of ten are ticked.
+        let ticks: Vec<String> = log_ticks(axis.lo, axis.hi)
+            .into_iter()
+            .map(|y| YFormat::Factor.format(10f64.powf(y)))
+            .collect();
+        assert_eq!(ticks, vec!["0.01×", "0.1×", "1×", "10×", "100×"]);
+        let svg = chart.render_svg(DEFAULT_SIZE).unwrap();
+        for text in ["0.01×", "100×", "page 14.4×"] {
+            assert!(svg.contains(text), "missing {text:?}");
+        }
+    }
+
+    /// The `y` attribute of the `<text>` element holding `label`.
+    fn text_y(svg: &str, label: &str) -> i32 {
+        let at = svg.find(&format!(">\n{label}\n<")).unwrap();
+        let start = svg[..at].rfind("<text").unwrap();
+        let tag = &svg[start..at];
+        let y = tag.split(" y=\"").nth(1).unwrap();
+        y[..y.find('"').unwrap()].parse().unwrap()
+    }
+
+    #[test]
+    fn marker_labels_that_would_overlap_go_to_separate_rows() {
+        let mut chart = sample_chart();
+        let t = chart.markers[0].t;
+        chart.markers = vec![
+            Marker {
+                t,
+                label: "CheckoutErrorBudgetBurn fired (TTD 30s)".into(),
+                kind: MarkerKind::AlertFired,
+            },
+            Marker {
+                t: t + 15.0,
+                label: "page alert due (+45s)".into(),
+                kind: MarkerKind::PredictedAlert,
+            },
+            Marker {
+                t: t + 900.0,
+                label: "far away".into(),
+                kind: MarkerKind::Recovered,
+            },
+        ];
+        let svg = chart.render_svg(DEFAULT_SIZE).unwrap();
+        let rows = [
+            text_y(&svg, "CheckoutErrorBudgetBurn fired (TTD 30s)"),
+            text_y(&svg, "page alert due (+45s)"),
+            text_y(&svg, "far away"),
+        ];
+        assert!(
+            rows[1] > rows[0],
+            "the second label moves down a row: {rows:?}"
         );
+        assert_eq!(rows[2], rows[0], "a label with room stays in the first row");
     }
 
     #[test]
@@ -611,6 +985,7 @@ mod tests {
             title: "no data".into(),
             y_label: String::new(),
             y_format: YFormat::Plain,
+            y_scale: YScale::Linear,
             series: vec![],
             hlines: vec![],
             bands: vec![],

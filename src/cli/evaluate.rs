@@ -2,7 +2,7 @@
 //!
 //! Wires the library's loop to a terminal: load specs → plan queries →
 //! query Prometheus (bounded concurrency, progress on a TTY) → evaluate →
-//! render (text, JSON, Markdown, JUnit) → exit code. Reads the clock once
+//! render (text, JSON, Markdown, JUnit, HTML) → exit code. Reads the clock once
 //! (`now`) for `now-15m` and for "is the window complete". Business rules
 //! live in `experiment`, `eval` and `report`.
 
@@ -21,7 +21,8 @@ use crate::experiment::{
     plan_queries,
 };
 use crate::prom::{PromAuth, PromClient, PromConfig};
-use crate::report::{self, Report};
+use crate::report::templates::Templates;
+use crate::report::{self, Report, ReportExtras};
 use crate::spec::{self, Indicator, PromDuration, Slo};
 
 /// An output format.
@@ -35,6 +36,8 @@ pub enum Format {
     Markdown,
     /// JUnit XML: one testsuite per service, one testcase per check.
     Junit,
+    /// A standalone HTML page with inline charts (no external assets).
+    Html,
 }
 
 /// `NAME=VALUE` for an extra HTTP header. Its value never appears in
@@ -74,8 +77,9 @@ pub fn parse_header_arg(text: &str) -> Result<HeaderArg, String> {
     after_help = "Times: RFC 3339 (2026-01-01T10:00:00Z), Unix seconds, or now-15m / now.\n\
 Without --fault-start/--fault-end the fault window is [--from, --to]. The baseline ends at the\n\
 fault start and is as long as the fault, at least 5m (or --baseline).\n\
-Outputs: --format picks what goes to stdout (or --output FILE); --json, --junit and --markdown\n\
-write more files in one run. With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended to it.\n\
+Outputs: --format picks what goes to stdout (or --output FILE); --json, --junit, --markdown and\n\
+--html write more files in one run. With $GITHUB_STEP_SUMMARY set, the Markdown summary is appended\n\
+to it. --templates DIR overrides the Markdown and HTML templates (see docs/reports.md).\n\
 Exit codes: 0 pass or warn (1 with --fail-on-warn), 1 fail, 2 invalid input, 3 inconclusive."
 )]
 pub struct EvaluateArgs {
@@ -133,6 +137,13 @@ pub struct EvaluateArgs {
     /// Also write the Markdown summary to this file.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write the HTML report (one standalone file) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Directory of templates overriding the built-in ones, by file name
+    /// (summary.md.tera, report.html.tera, …; see docs/reports.md).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Exit 1 on warn (and show warnings as JUnit failures).
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -342,14 +353,27 @@ fn render(
     format: Format,
     colour: bool,
     fail_on_warn: bool,
+    templates: &Templates,
 ) -> Result<String, Invalid> {
+    let extras = ReportExtras::default();
     let text = match format {
         Format::Text => Ok(report::text::render_text(report, colour)),
         Format::Json => report::json::render_json(report),
-        Format::Markdown => report::markdown::render_markdown(report),
+        Format::Markdown => report::markdown::render_markdown_with(report, &extras, templates),
         Format::Junit => report::junit::render_junit(report, fail_on_warn),
+        Format::Html => report::html::render_html_with(report, &extras, templates),
     };
     text.map_err(|e| Invalid(e.to_string()))
+}
+
+/// The built-in templates, or those of `--templates DIR` over them.
+fn templates(args: &EvaluateArgs) -> Result<Templates, Invalid> {
+    match &args.templates {
+        None => Templates::embedded()
+            .cloned()
+            .map_err(|e| Invalid(e.to_string())),
+        Some(dir) => Templates::load_dir(dir).map_err(|e| Invalid(format!("--templates: {e}"))),
+    }
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), Invalid> {
@@ -379,10 +403,11 @@ fn write_outputs(
     args: &EvaluateArgs,
     env: &Environment,
     report: &Report,
+    templates: &Templates,
     out: &mut dyn Write,
 ) -> Result<(), Invalid> {
     let colour = args.output.is_none() && env.stdout_tty && !env.no_color;
-    let main = render(report, args.format, colour, args.fail_on_warn)?;
+    let main = render(report, args.format, colour, args.fail_on_warn, templates)?;
     match &args.output {
         Some(path) => write_file(path, &main)?,
         None => out
@@ -393,15 +418,25 @@ fn write_outputs(
         (&args.json, Format::Json),
         (&args.junit, Format::Junit),
         (&args.markdown, Format::Markdown),
+        (&args.html, Format::Html),
     ] {
         if let Some(path) = path {
-            write_file(path, &render(report, format, false, args.fail_on_warn)?)?;
+            write_file(
+                path,
+                &render(report, format, false, args.fail_on_warn, templates)?,
+            )?;
         }
     }
     if let Some(path) = &env.github_step_summary {
         append_file(
             path,
-            &render(report, Format::Markdown, false, args.fail_on_warn)?,
+            &render(
+                report,
+                Format::Markdown,
+                false,
+                args.fail_on_warn,
+                templates,
+            )?,
         )?;
     }
     Ok(())
@@ -425,46 +460,37 @@ pub fn run_with(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let result = evaluate(args, env).and_then(|report| {
-        write_outputs(args, env, &report, out)?;
-        Ok(report)
-    });
-    match result {
-        Ok(report) => exit_code(report.verdict, args.fail_on_warn),
-        Err(Invalid(message)) => {
-            let _ = writeln!(err, "verdict evaluate: {message}");
-            exit::INVALID
-        }
-    }
+    run_with_checks("verdict evaluate", args, env, Vec::new(), out, err)
 }
 
 /// Like [`run_with`], with report-level checks added by the caller (e.g.
 /// `verdict run`'s chaos command): they count towards the verdict, the
-/// reasons and every output format.
+/// reasons and every output format. `command` prefixes error messages.
 pub fn run_with_checks(
+    command: &str,
     args: &EvaluateArgs,
     env: &Environment,
     extra: Vec<crate::eval::Check>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> i32 {
-    let result = evaluate(args, env).and_then(|mut report| {
+    // Templates first: a broken user template stops the run before any query.
+    let result = templates(args).and_then(|templates| {
+        let mut report = evaluate(args, env)?;
         for check in extra {
-            if check.outcome != Outcome::Pass {
-                if let Some(reason) = &check.reason {
-                    report.reasons.insert(0, reason.clone());
-                }
+            if let (false, Some(reason)) = (check.outcome == Outcome::Pass, &check.reason) {
+                report.reasons.insert(0, reason.clone());
             }
             report.verdict = report.verdict.max(check.outcome);
             report.checks.push(check);
         }
-        write_outputs(args, env, &report, out)?;
+        write_outputs(args, env, &report, &templates, out)?;
         Ok(report)
     });
     match result {
         Ok(report) => exit_code(report.verdict, args.fail_on_warn),
         Err(Invalid(message)) => {
-            let _ = writeln!(err, "verdict run: {message}");
+            let _ = writeln!(err, "{command}: {message}");
             exit::INVALID
         }
     }

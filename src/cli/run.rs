@@ -79,6 +79,12 @@ pub struct RunArgs {
     /// Also write the Markdown summary to this file.
     #[arg(long, value_name = "FILE")]
     pub markdown: Option<PathBuf>,
+    /// Also write the HTML report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Directory of templates overriding the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
     /// Exit 1 on warn.
     #[arg(long)]
     pub fail_on_warn: bool,
@@ -281,6 +287,8 @@ fn run_inner(
         json: args.json.clone(),
         junit: args.junit.clone(),
         markdown: args.markdown.clone(),
+        html: args.html.clone(),
+        templates: args.templates.clone(),
         fail_on_warn: args.fail_on_warn,
         concurrency: crate::experiment::DEFAULT_CONCURRENCY,
     };
@@ -298,6 +306,7 @@ fn run_inner(
     let mut env = env.clone();
     env.now = unix_now();
     Ok(evaluate::run_with_checks(
+        "verdict run",
         &evaluate_args,
         &env,
         vec![chaos_check],

@@ -366,6 +366,7 @@ fn slo_report(answers: &Answers<'_>, sp: &SloPlan) -> SloReport {
             total_events,
         }
     };
+    let error_ratio_series = answers.series(sp.error_ratio_series);
     let alerts = match sp.alerts {
         None => Vec::new(),
         Some(id) => alert_inputs(&sp.policy.expect_alerts, answers.matrix(id)),
@@ -379,7 +380,7 @@ fn slo_report(answers: &Answers<'_>, sp: &SloPlan) -> SloReport {
             recovery: measure_window(&sp.windows.recovery),
             experiment: measure_window(&sp.windows.experiment),
         },
-        error_ratio_series: answers.series(sp.error_ratio_series),
+        error_ratio_series: error_ratio_series.clone(),
         series_shape: plan.resolution.shape(),
         alerts,
         page_alert_windows: BurnAlertWindow::page_windows(sp.target.period_seconds()),
@@ -398,7 +399,12 @@ fn slo_report(answers: &Answers<'_>, sp: &SloPlan) -> SloReport {
         name: sp.slo.name.clone(),
         objective: sp.target.objective(),
         period_seconds: sp.target.period_seconds(),
+        description: sp.slo.description.clone(),
         sli: sp.slo.sli.kind(),
+        latency_threshold_seconds: match sp.slo.sli {
+            crate::spec::Sli::Latency { threshold, .. } => Some(threshold),
+            _ => None,
+        },
         unavailable: unavailable_fields(&evaluation),
         evaluation,
         queries: SloQueryIds {
@@ -411,6 +417,7 @@ fn slo_report(answers: &Answers<'_>, sp: &SloPlan) -> SloReport {
             error_ratio_series: sp.error_ratio_series,
             alerts: sp.alerts,
         },
+        error_ratio_series: error_ratio_series.value().cloned().unwrap_or_default(),
     }
 }
 
@@ -570,6 +577,7 @@ fn indicator_report(
         check: evaluation.check,
         unavailable,
         query: ip.query,
+        series: series.value().cloned().unwrap_or_default(),
     }
 }
 

@@ -1,20 +1,37 @@
 //! The evaluation report and its output formats.
 //!
 //! Owns [`Report`], the one result of `verdict evaluate` (the verdict, the
-//! window, every SLO's and indicator's numbers and checks, every query that
-//! was sent), and its renderers: [`json`] (the stable, documented schema of
-//! docs/evaluation.md), [`text`] (a table for terminals), [`markdown`]
-//! (a summary for pull requests and CI step summaries, from
-//! `templates/summary.md.tera`) and [`junit`] (JUnit XML for CI test
-//! reports). Renderers take a report and return text: they neither query
-//! nor send anything, and they do not decide verdicts.
+//! window, every SLO's and indicator's numbers, checks and series, every
+//! query that was sent), and its renderers: [`json`] (the stable,
+//! documented schema of docs/evaluation.md), [`text`] (a table for
+//! terminals), [`junit`] (JUnit XML for CI test reports) and, through
+//! tera templates ([`templates`], over the view model of [`view`]),
+//! [`markdown`] (CI summaries, PR comments), [`html`] (a standalone page
+//! with inline charts), [`slack`] (Block Kit JSON) and [`email`] (text and
+//! HTML). [`charts`] says which charts a report gets; [`trend`] compares a
+//! run with previous runs of the same experiment. See docs/reports.md.
+//!
+//! Renderers take a report (and optional [`ReportExtras`]) and return
+//! text or bytes: they neither query nor send anything, and they do not
+//! decide verdicts.
 
+pub mod charts;
+pub mod email;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sample;
+pub mod slack;
+pub mod templates;
 pub mod text;
+pub mod trend;
+pub mod view;
 
-use serde::Serialize;
+#[cfg(test)]
+mod render_tests;
+
+use serde::{Deserialize, Serialize};
 
 use crate::eval::policy::{Check, Outcome};
 use crate::eval::slo::{SloEvaluation, WindowSet};
@@ -25,15 +42,60 @@ pub const SCHEMA: &str = "verdict.evaluate/v1";
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The Markdown template failed to render.
-    #[error("rendering the Markdown summary: {0}")]
-    Template(String),
+    /// A template failed to load or render (names the file and line).
+    #[error("{0}")]
+    Template(#[from] templates::TemplateError),
+    /// A chart could not be drawn.
+    #[error("drawing a chart: {0}")]
+    Chart(#[from] crate::chart::ChartError),
     /// Writing the XML failed.
     #[error("writing the JUnit XML: {0}")]
     Xml(String),
     /// Serializing the JSON failed.
     #[error("writing the JSON report: {0}")]
     Json(String),
+}
+
+/// What an experiment is, when the caller knows it (the server does; the
+/// CLI does not). Rendered at the top of the reports when present.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentInfo {
+    /// The experiment's id in the server.
+    pub id: Option<String>,
+    /// Its name; runs with the same name are compared in the trend.
+    pub name: String,
+    /// pod-kill, network-delay, cpu-stress, memory-stress, custom…
+    pub kind: Option<String>,
+    /// What was broken, e.g. `checkout in namespace shop (app=checkout)`.
+    pub target: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// Links to the chaos tool, dashboards, runbooks. Only `http(s)` URLs
+    /// become links; anything else is shown as text.
+    pub links: Vec<Link>,
+}
+
+/// A titled link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    /// What it points to.
+    pub title: String,
+    /// Where.
+    pub url: String,
+}
+
+/// Everything a renderer may show besides the [`Report`] itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportExtras {
+    /// The experiment, when known.
+    pub experiment: Option<ExperimentInfo>,
+    /// Earlier runs of the same experiment, for the trend section (any
+    /// order; runs of other experiments and later runs are ignored).
+    pub previous_runs: Vec<trend::RunSummary>,
+    /// Where the HTML report can be opened (Slack button, email link).
+    pub report_url: Option<String>,
+    /// Where chart PNGs are served: Slack shows `<base>/<chart id>.png`.
+    pub chart_base_url: Option<String>,
 }
 
 /// The result of one evaluation.
@@ -122,8 +184,13 @@ pub struct SloReport {
     pub objective: f64,
     /// SLO period, seconds.
     pub period_seconds: f64,
+    /// Its description from the spec (may be empty).
+    pub description: String,
     /// `events`, `good/total`, `raw` or `latency`.
     pub sli: &'static str,
+    /// For a latency SLI, the threshold in seconds above which a request
+    /// counts as an error.
+    pub latency_threshold_seconds: Option<f64>,
     /// Numbers, checks, verdict and reasons (see docs/evaluation.md).
     #[serde(flatten)]
     pub evaluation: SloEvaluation,
@@ -131,6 +198,11 @@ pub struct SloReport {
     pub unavailable: Vec<Unavailable>,
     /// Where each number came from.
     pub queries: SloQueryIds,
+    /// `E_r(t)` as `(t, value)` samples over `[baseline_start, to]`, as
+    /// Prometheus returned them (NaN serializes as `null`); empty when the
+    /// series is unavailable (`recovery.reason` says why). Charts are drawn
+    /// from it.
+    pub error_ratio_series: Vec<(f64, f64)>,
 }
 
 /// How many per-step samples of an indicator fell in each window.
@@ -171,6 +243,9 @@ pub struct IndicatorReport {
     pub unavailable: Vec<Unavailable>,
     /// Its range query (id into `queries`).
     pub query: usize,
+    /// The range query's samples as `(t, value)` over `[baseline_start, to]`;
+    /// empty when the query gave no single series. Charts are drawn from it.
+    pub series: Vec<(f64, f64)>,
 }
 
 /// What happened to one planned query.

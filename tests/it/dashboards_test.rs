@@ -828,6 +828,7 @@ async fn render_charts(prom: &PromServer, dashboards: &[Dashboard]) -> Result<()
             title: format!("order-availability: {title}"),
             y_label: String::new(),
             y_format: format,
+            y_scale: Default::default(),
             series: Vec::new(),
             hlines: Vec::new(),
             bands: vec![band.clone()],

@@ -114,6 +114,7 @@ fn png_bytes() -> Vec<u8> {
         title: "order-availability".into(),
         y_label: "error ratio".into(),
         y_format: verdict::chart::YFormat::Percent,
+        y_scale: verdict::chart::YScale::Linear,
         series: vec![verdict::chart::ChartSeries {
             label: "error ratio".into(),
             points: vec![(0.0, 0.0), (60.0, 0.2), (120.0, 0.0)],
