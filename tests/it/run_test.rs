@@ -38,8 +38,9 @@ async fn setup() -> Setup {
     Setup { target, prom, dir }
 }
 
-/// Runs `verdict run` with short windows (1s scrapes) and `command`.
-fn verdict_run(s: &Setup, extra: &[&str], command: &[&str]) -> (Output, Duration) {
+/// Runs `verdict run` with short windows (1s scrapes), guardrails every
+/// `guard_interval`, and `command`.
+fn verdict_run(s: &Setup, guard_interval: &str, command: &[&str]) -> (Output, Duration) {
     let json = s.dir.path().join("verdict.json");
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
@@ -48,17 +49,10 @@ fn verdict_run(s: &Setup, extra: &[&str], command: &[&str]) -> (Output, Duration
         .arg(s.dir.path())
         .args(["--prometheus", s.prom.base_url()])
         .args(["--baseline", "6s", "--observe", "6s", "--settle", "2s"])
-        .args([
-            "--step",
-            "1s",
-            "--rate-window",
-            "3s",
-            "--guard-interval",
-            "1s",
-        ])
+        .args(["--step", "1s", "--rate-window", "3s"])
+        .args(["--guard-interval", guard_interval])
         .arg("--json")
         .arg(&json)
-        .args(extra)
         .arg("--")
         .args(command)
         .env("NO_COLOR", "1")
@@ -83,7 +77,7 @@ fn text(out: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_harmless_command_passes_with_exit_code_0() {
     let s = setup().await;
-    let (out, _) = verdict_run(&s, &[], &["sleep", "2"]);
+    let (out, _) = verdict_run(&s, "1s", &["sleep", "2"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let r = report(&s);
     assert_eq!(r["verdict"], "pass");
@@ -109,7 +103,9 @@ async fn a_command_that_induces_a_fault_fails_with_exit_code_1() {
         s.target.fault_url(0.5),
         s.target.fault_url(0.0)
     );
-    let (out, _) = verdict_run(&s, &["--guard-interval", "30s"], &["sh", "-c", &script]);
+    // Guardrails every 30s: none is checked during the 4s fault, which is
+    // judged by the verdict alone.
+    let (out, _) = verdict_run(&s, "30s", &["sh", "-c", &script]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let r = report(&s);
     assert_eq!(r["verdict"], "fail");
@@ -141,7 +137,7 @@ async fn a_guardrail_breach_kills_the_command() {
         s.target.fault_url(1.0),
         marker.display()
     );
-    let (out, elapsed) = verdict_run(&s, &[], &["sh", "-c", &script]);
+    let (out, elapsed) = verdict_run(&s, "1s", &["sh", "-c", &script]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         elapsed < Duration::from_secs(40),
