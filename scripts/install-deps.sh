@@ -65,7 +65,7 @@ if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
-  echo "install-deps: prometheus, promtool and amtool are present"
+  echo "install-deps: prometheus, promtool, amtool and chromium are present"
   exit 0
 fi
 
