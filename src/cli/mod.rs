@@ -6,6 +6,7 @@ pub mod evaluate;
 pub mod generate;
 pub mod routes;
 pub mod run;
+pub mod run_server;
 pub mod serve;
 pub mod token;
 

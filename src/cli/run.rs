@@ -88,6 +88,28 @@ pub struct RunArgs {
     /// Exit 1 on warn.
     #[arg(long)]
     pub fail_on_warn: bool,
+    /// Register the experiment with this verdict server instead of
+    /// evaluating locally: the server runs the guardrails (an abort there
+    /// stops the command) and stores the verdict.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+    /// API token (operator role) for --server.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "VERDICT_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// File holding the API token for --server.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Experiment name on the server (default: the command line).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Fault type recorded on the server.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub fault_type: String,
     /// The chaos command and its arguments (after `--`).
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
@@ -148,6 +170,9 @@ fn run_inner(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<i32, Invalid> {
+    if let Some(server) = &args.server {
+        return super::run_server::run_on_server(args, server, out, err).map_err(Invalid);
+    }
     let baseline = duration("--baseline", &args.baseline)?;
     let observe = duration("--observe", &args.observe)?;
     let guard_interval = duration("--guard-interval", &args.guard_interval)?;

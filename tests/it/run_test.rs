@@ -209,3 +209,101 @@ async fn no_baseline_data_means_the_command_is_not_run() {
         text(&out)
     );
 }
+
+/// A verdict server with the real engine at the live target's resolution.
+async fn live_server(
+    prom: &crate::harness::PromServer,
+    db: &crate::support::db::TestDb,
+) -> crate::support::app::TestApp {
+    crate::support::app::spawn_app_with(
+        db,
+        prom.base_url(),
+        |specs, client| {
+            std::sync::Arc::new(verdict::scheduler::engine::PromEvaluator::new(
+                specs.clone(),
+                client.clone(),
+                verdict::experiment::Resolution::new(1.0, 3.0).expect("resolution"),
+                4,
+            )) as std::sync::Arc<dyn verdict::scheduler::Evaluator>
+        },
+        |config| {
+            config.scheduler.guard_interval = Duration::from_secs(1);
+        },
+    )
+    .await
+}
+
+fn run_on_server(
+    s: &Setup,
+    app: &crate::support::app::TestApp,
+    command: &[&str],
+) -> (Output, Duration) {
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .arg("run")
+        .args(["--prometheus", s.prom.base_url()])
+        .args(["--server", &app.base, "--token", &app.operator])
+        .args(["--service", "checkout", "--name", "live fault"])
+        .args([
+            "--baseline",
+            "6s",
+            "--observe",
+            "4s",
+            "--guard-interval",
+            "1s",
+        ])
+        .arg("--json")
+        .arg(s.dir.path().join("verdict.json"))
+        .arg("--")
+        .args(command)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run verdict");
+    (out, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_server_a_harmless_command_passes_and_the_verdict_is_stored() {
+    let s = setup().await;
+    let db = crate::support::db::TestDb::create(verdict::store::Backend::Sqlite).await;
+    let app = live_server(&s.prom, &db).await;
+    let (out, _) = tokio::task::block_in_place(|| run_on_server(&s, &app, &["sleep", "2"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "verdict: pass\n");
+    let r = report(&s);
+    assert_eq!(r["schema"], "verdict.evaluate/v1");
+    assert_eq!(r["slos"][0]["id"], "checkout-availability");
+    let list = app.get("/api/v1/experiments").await;
+    assert_eq!(list.json["items"][0]["name"], "live fault", "{}", list.text);
+    assert_eq!(list.json["items"][0]["status"], "completed");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_server_its_guardrail_abort_kills_the_command() {
+    let s = setup().await;
+    let db = crate::support::db::TestDb::create(verdict::store::Backend::Sqlite).await;
+    let app = live_server(&s.prom, &db).await;
+    let marker = s.dir.path().join("survived");
+    let script = format!(
+        "curl -fsS --max-time 5 '{}' >/dev/null; sleep 60; touch {}",
+        s.target.fault_url(1.0),
+        marker.display()
+    );
+    let (out, elapsed) =
+        tokio::task::block_in_place(|| run_on_server(&s, &app, &["sh", "-c", &script]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        elapsed < Duration::from_secs(40),
+        "stopped early: {elapsed:?}"
+    );
+    assert!(!marker.exists());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("verdict: fail (experiment ")
+            && stdout.contains("aborted: checkout-availability: 5m burn rate"),
+        "{}",
+        text(&out)
+    );
+    app.stop().await;
+}
