@@ -307,3 +307,148 @@ async fn with_a_server_its_guardrail_abort_kills_the_command() {
     );
     app.stop().await;
 }
+
+/// Starts `verdict serve` (the real binary) on `port` over `db_url`.
+fn serve_binary(config: &std::path::Path, db_url: &str, port: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["serve", "--config"])
+        .arg(config)
+        .args([
+            "--database-url",
+            db_url,
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start verdict serve")
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "verdict serve did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_with_sigkill_while_recovering_completes_exactly_once_after_restart() {
+    let s = setup().await;
+    let db_path = s.dir.path().join("verdict.db");
+    let db_url = format!("sqlite://{}", db_path.display());
+    let config = s.dir.path().join("verdict.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "slos = [{:?}]\n[prometheus]\nurl = {:?}\nstep = \"1s\"\nrate_window = \"3s\"\n[scheduler]\npoll_interval = \"200ms\"\nlease = \"2s\"\nguard_interval = \"1s\"\n",
+            s.dir.path().join("checkout.yaml").display().to_string(),
+            s.prom.base_url()
+        ),
+    )
+    .expect("config");
+    let token_out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "token",
+            "create",
+            "--role",
+            "operator",
+            "--database-url",
+            &db_url,
+        ])
+        .output()
+        .expect("token create");
+    let token = String::from_utf8_lossy(&token_out.stdout).trim().to_owned();
+    assert!(token.starts_with("vdt_"), "{}", text(&token_out));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let mut first = serve_binary(&config, &db_url, port);
+    wait_ready(&http, &base).await;
+    let call = |method: reqwest::Method, path: String, body: serde_json::Value| {
+        let req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body);
+        async move {
+            let r = req.send().await.expect("request");
+            let status = r.status().as_u16();
+            let json: serde_json::Value = r.json().await.expect("json");
+            assert!(status < 300, "{status}: {json}");
+            json
+        }
+    };
+    let created = call(
+        reqwest::Method::POST,
+        "/api/v1/experiments".into(),
+        serde_json::json!({"name": "crash", "target": {"service": "checkout"}, "type": "pod-kill", "baseline": "6s", "observe_recovery": "4s"}),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    call(
+        reqwest::Method::POST,
+        format!("/api/v1/experiments/{id}/start"),
+        serde_json::json!({}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let ended = call(
+        reqwest::Method::POST,
+        format!("/api/v1/experiments/{id}/end"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(ended["status"], "recovering");
+    // SIGKILL in the middle of the recovery observation.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.kill().expect("SIGKILL");
+    first.wait().expect("reaped");
+
+    let mut second = serve_binary(&config, &db_url, port);
+    wait_ready(&http, &base).await;
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let done = loop {
+        let e = call(
+            reqwest::Method::GET,
+            format!("/api/v1/experiments/{id}"),
+            serde_json::json!(null),
+        )
+        .await;
+        if e["status"] == "completed" {
+            break e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not completed after the restart: {e}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(done["verdict"], "pass", "{done}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    second.kill().expect("SIGKILL");
+    second.wait().expect("reaped");
+
+    // Exactly one verdict and one completion event in the database.
+    let store = verdict::store::Store::connect(&db_url)
+        .await
+        .expect("open the database");
+    let verdict::store::Store::Sqlite(pool) = &store else {
+        panic!("sqlite")
+    };
+    let verdicts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM verdicts")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let events: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE kind = 'experiment.completed'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!((verdicts, events), (1, 1));
+}
