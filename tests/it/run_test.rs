@@ -262,10 +262,15 @@ fn run_on_server(
     (out, started.elapsed())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_a_server_a_harmless_command_passes_and_the_verdict_is_stored() {
+crate::support::on_both_backends!(
+    with_a_server_a_harmless_command_passes_and_the_verdict_is_stored
+);
+
+async fn with_a_server_a_harmless_command_passes_and_the_verdict_is_stored(
+    backend: verdict::store::Backend,
+) {
     let s = setup().await;
-    let db = crate::support::db::TestDb::create(verdict::store::Backend::Sqlite).await;
+    let db = crate::support::db::TestDb::create(backend).await;
     let app = live_server(&s.prom, &db).await;
     let (out, _) = tokio::task::block_in_place(|| run_on_server(&s, &app, &["sleep", "2"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
