@@ -66,9 +66,74 @@ fn parse_header(text: &str) -> Result<HeaderArg, String> {
     }
 }
 
-/// `NAME=VALUE` header parsing, shared with `verdict run`.
-pub fn parse_header_arg(text: &str) -> Result<HeaderArg, String> {
-    parse_header(text)
+/// How to reach Prometheus: shared by `evaluate` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct PrometheusArgs {
+    /// Prometheus base URL (or a Thanos/Mimir/Cortex query frontend).
+    #[arg(long, value_name = "URL", env = "VERDICT_PROMETHEUS_URL")]
+    pub prometheus: String,
+    /// File holding a bearer token for Prometheus.
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Extra HTTP header for Prometheus, e.g. X-Scope-OrgID=tenant-a (repeatable).
+    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
+    pub headers: Vec<HeaderArg>,
+}
+
+impl PrometheusArgs {
+    /// The client these flags describe (reads the token file).
+    pub fn client(&self) -> Result<PromClient, String> {
+        let auth = match &self.bearer_token_file {
+            None => None,
+            Some(path) => {
+                let token = std::fs::read_to_string(path).map_err(|e| {
+                    format!("--bearer-token-file {}: cannot read: {e}", path.display())
+                })?;
+                Some(PromAuth::Bearer(token.trim().to_owned()))
+            }
+        };
+        PromClient::new(PromConfig {
+            base_url: self.prometheus.clone(),
+            auth,
+            headers: self
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+            ..PromConfig::default()
+        })
+        .map_err(|e| format!("--prometheus: {e}"))
+    }
+}
+
+/// Where the verdict goes: shared by `evaluate` and `run`.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Format written to stdout (or to --output).
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// Write the --format output to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write the JSON report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Also write JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the Markdown summary to this file.
+    #[arg(long, value_name = "FILE")]
+    pub markdown: Option<PathBuf>,
+    /// Also write the HTML report (one standalone file) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Directory of templates overriding the built-in ones, by file name
+    /// (summary.md.tera, report.html.tera, …; see docs/reports.md).
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Exit 1 on warn (and show warnings as JUnit failures).
+    #[arg(long)]
+    pub fail_on_warn: bool,
 }
 
 /// Judge an experiment window against SLOs, from Prometheus.
@@ -86,15 +151,8 @@ pub struct EvaluateArgs {
     /// SLO spec files or directories (repeatable).
     #[arg(long = "slos", value_name = "PATH", default_value = "slos")]
     pub slos: Vec<PathBuf>,
-    /// Prometheus base URL (or a Thanos/Mimir/Cortex query frontend).
-    #[arg(long, value_name = "URL", env = "VERDICT_PROMETHEUS_URL")]
-    pub prometheus: String,
-    /// File holding a bearer token for Prometheus.
-    #[arg(long, value_name = "FILE")]
-    pub bearer_token_file: Option<PathBuf>,
-    /// Extra HTTP header for Prometheus, e.g. X-Scope-OrgID=tenant-a (repeatable).
-    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = parse_header)]
-    pub headers: Vec<HeaderArg>,
+    #[command(flatten)]
+    pub prom: PrometheusArgs,
     /// Start of the experiment.
     #[arg(long, value_name = "TIME")]
     pub from: String,
@@ -122,31 +180,8 @@ pub struct EvaluateArgs {
     /// Rolling window r of the error-ratio series E_r(t); at least twice the step.
     #[arg(long, value_name = "DURATION", default_value = "1m")]
     pub rate_window: String,
-    /// Format written to stdout (or to --output).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-    /// Write the --format output to this file instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Also write the JSON report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Also write JUnit XML to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write the Markdown summary to this file.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
-    /// Also write the HTML report (one standalone file) to this file.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Directory of templates overriding the built-in ones, by file name
-    /// (summary.md.tera, report.html.tera, …; see docs/reports.md).
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-    /// Exit 1 on warn (and show warnings as JUnit failures).
-    #[arg(long)]
-    pub fail_on_warn: bool,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Queries sent to Prometheus at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY, value_parser = clap::value_parser!(usize))]
     pub concurrency: usize,
@@ -258,29 +293,7 @@ fn select(
 }
 
 fn client(args: &EvaluateArgs) -> Result<PromClient, Invalid> {
-    let auth = match &args.bearer_token_file {
-        None => None,
-        Some(path) => {
-            let token = std::fs::read_to_string(path).map_err(|e| {
-                Invalid(format!(
-                    "--bearer-token-file {}: cannot read: {e}",
-                    path.display()
-                ))
-            })?;
-            Some(PromAuth::Bearer(token.trim().to_owned()))
-        }
-    };
-    PromClient::new(PromConfig {
-        base_url: args.prometheus.clone(),
-        auth,
-        headers: args
-            .headers
-            .iter()
-            .map(|h| (h.name.clone(), h.value.clone()))
-            .collect(),
-        ..PromConfig::default()
-    })
-    .map_err(|e| Invalid(format!("--prometheus: {e}")))
+    args.prom.client().map_err(Invalid)
 }
 
 fn evaluate(args: &EvaluateArgs, env: &Environment) -> Result<Report, Invalid> {
@@ -368,7 +381,7 @@ fn render(
 
 /// The built-in templates, or those of `--templates DIR` over them.
 fn templates(args: &EvaluateArgs) -> Result<Templates, Invalid> {
-    match &args.templates {
+    match &args.outputs.templates {
         None => Templates::embedded()
             .cloned()
             .map_err(|e| Invalid(e.to_string())),
@@ -406,24 +419,30 @@ fn write_outputs(
     templates: &Templates,
     out: &mut dyn Write,
 ) -> Result<(), Invalid> {
-    let colour = args.output.is_none() && env.stdout_tty && !env.no_color;
-    let main = render(report, args.format, colour, args.fail_on_warn, templates)?;
-    match &args.output {
+    let colour = args.outputs.output.is_none() && env.stdout_tty && !env.no_color;
+    let main = render(
+        report,
+        args.outputs.format,
+        colour,
+        args.outputs.fail_on_warn,
+        templates,
+    )?;
+    match &args.outputs.output {
         Some(path) => write_file(path, &main)?,
         None => out
             .write_all(main.as_bytes())
             .map_err(|e| Invalid(format!("cannot write to stdout: {e}")))?,
     }
     for (path, format) in [
-        (&args.json, Format::Json),
-        (&args.junit, Format::Junit),
-        (&args.markdown, Format::Markdown),
-        (&args.html, Format::Html),
+        (&args.outputs.json, Format::Json),
+        (&args.outputs.junit, Format::Junit),
+        (&args.outputs.markdown, Format::Markdown),
+        (&args.outputs.html, Format::Html),
     ] {
         if let Some(path) = path {
             write_file(
                 path,
-                &render(report, format, false, args.fail_on_warn, templates)?,
+                &render(report, format, false, args.outputs.fail_on_warn, templates)?,
             )?;
         }
     }
@@ -434,7 +453,7 @@ fn write_outputs(
                 report,
                 Format::Markdown,
                 false,
-                args.fail_on_warn,
+                args.outputs.fail_on_warn,
                 templates,
             )?,
         )?;
@@ -488,7 +507,7 @@ pub fn run_with_checks(
         Ok(report)
     });
     match result {
-        Ok(report) => exit_code(report.verdict, args.fail_on_warn),
+        Ok(report) => exit_code(report.verdict, args.outputs.fail_on_warn),
         Err(Invalid(message)) => {
             let _ = writeln!(err, "{command}: {message}");
             exit::INVALID

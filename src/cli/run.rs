@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::evaluate::{self, Environment, EvaluateArgs, Format, HeaderArg};
+use super::evaluate::{self, Environment, EvaluateArgs, OutputArgs, PrometheusArgs};
 use super::exit;
 use crate::eval::{Check, Outcome};
 use crate::experiment::runner::{check_baseline, run_chaos, unix_now};
-use crate::prom::{PromAuth, PromClient, PromConfig};
 use crate::spec::{self, PromDuration};
 
 /// Run a chaos command and judge the SLOs around it.
@@ -31,15 +30,8 @@ pub struct RunArgs {
     /// SLO spec files or directories (repeatable).
     #[arg(long = "slos", value_name = "PATH", default_value = "slos")]
     pub slos: Vec<PathBuf>,
-    /// Prometheus base URL.
-    #[arg(long, value_name = "URL", env = "VERDICT_PROMETHEUS_URL")]
-    pub prometheus: String,
-    /// File holding a bearer token for Prometheus.
-    #[arg(long, value_name = "FILE")]
-    pub bearer_token_file: Option<PathBuf>,
-    /// Extra HTTP header for Prometheus, e.g. X-Scope-OrgID=tenant-a (repeatable).
-    #[arg(long = "header", value_name = "NAME=VALUE", value_parser = evaluate::parse_header_arg)]
-    pub headers: Vec<HeaderArg>,
+    #[command(flatten)]
+    pub prom: PrometheusArgs,
     /// Baseline before the command starts; it must already have data.
     #[arg(long, value_name = "DURATION", default_value = "5m")]
     pub baseline: String,
@@ -64,30 +56,8 @@ pub struct RunArgs {
     /// How long to wait after the observation for the last scrape to land.
     #[arg(long, value_name = "DURATION", default_value = "15s")]
     pub settle: String,
-    /// Format written to stdout (or to --output).
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
-    /// Write the --format output to this file instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Also write the JSON report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Also write JUnit XML to this file.
-    #[arg(long, value_name = "FILE")]
-    pub junit: Option<PathBuf>,
-    /// Also write the Markdown summary to this file.
-    #[arg(long, value_name = "FILE")]
-    pub markdown: Option<PathBuf>,
-    /// Also write the HTML report to this file.
-    #[arg(long, value_name = "FILE")]
-    pub html: Option<PathBuf>,
-    /// Directory of templates overriding the built-in ones.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-    /// Exit 1 on warn.
-    #[arg(long)]
-    pub fail_on_warn: bool,
+    #[command(flatten)]
+    pub outputs: OutputArgs,
     /// Register the experiment with this verdict server instead of
     /// evaluating locally: the server runs the guardrails (an abort there
     /// stops the command) and stores the verdict.
@@ -121,34 +91,6 @@ fn duration(flag: &str, text: &str) -> Result<Duration, Invalid> {
     PromDuration::parse(text)
         .map(|d| d.as_std())
         .map_err(|e| Invalid(format!("{flag}: {e}")))
-}
-
-fn client(args: &RunArgs) -> Result<PromClient, Invalid> {
-    let auth = match &args.bearer_token_file {
-        None => None,
-        Some(path) => Some(PromAuth::Bearer(
-            std::fs::read_to_string(path)
-                .map_err(|e| {
-                    Invalid(format!(
-                        "--bearer-token-file {}: cannot read: {e}",
-                        path.display()
-                    ))
-                })?
-                .trim()
-                .to_owned(),
-        )),
-    };
-    PromClient::new(PromConfig {
-        base_url: args.prometheus.clone(),
-        auth,
-        headers: args
-            .headers
-            .iter()
-            .map(|h| (h.name.clone(), h.value.clone()))
-            .collect(),
-        ..PromConfig::default()
-    })
-    .map_err(|e| Invalid(format!("--prometheus: {e}")))
 }
 
 pub fn run(args: &RunArgs) -> i32 {
@@ -199,7 +141,7 @@ fn run_inner(
             "no SLO selected: check --slos, --service and --slo".into(),
         ));
     }
-    let client = client(args)?;
+    let client = args.prom.client().map_err(Invalid)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -295,9 +237,7 @@ fn run_inner(
 
     let evaluate_args = EvaluateArgs {
         slos: args.slos.clone(),
-        prometheus: args.prometheus.clone(),
-        bearer_token_file: args.bearer_token_file.clone(),
-        headers: args.headers.clone(),
+        prom: args.prom.clone(),
         from: format!("{:.3}", chaos.fault_start),
         to: format!("{to:.3}"),
         fault_start: Some(format!("{:.3}", chaos.fault_start)),
@@ -307,14 +247,7 @@ fn run_inner(
         slo_ids: args.slo_ids.clone(),
         step: args.step.clone(),
         rate_window: args.rate_window.clone(),
-        format: args.format,
-        output: args.output.clone(),
-        json: args.json.clone(),
-        junit: args.junit.clone(),
-        markdown: args.markdown.clone(),
-        html: args.html.clone(),
-        templates: args.templates.clone(),
-        fail_on_warn: args.fail_on_warn,
+        outputs: args.outputs.clone(),
         concurrency: crate::experiment::DEFAULT_CONCURRENCY,
     };
     let chaos_check = Check {

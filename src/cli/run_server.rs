@@ -167,7 +167,7 @@ pub fn run_on_server(
                 let verdict = api
                     .call(reqwest::Method::GET, &format!("/api/v1/experiments/{id}/verdict"), None)
                     .await?;
-                if let Some(path) = &args.json {
+                if let Some(path) = &args.outputs.json {
                     let text = serde_json::to_string_pretty(&verdict).map_err(|e| e.to_string())?;
                     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
                 }
@@ -195,6 +195,6 @@ pub fn run_on_server(
             let _ = writeln!(err, "verdict run: {reason}");
             return Ok(exit::FAIL);
         }
-        Ok(exit_code(outcome, args.fail_on_warn))
+        Ok(exit_code(outcome, args.outputs.fail_on_warn))
     })
 }
