@@ -119,7 +119,7 @@ async fn evaluate(dir: &Path, url: &str, args: &[&str]) -> Run {
 }
 
 /// The Chromium binary, or a failure that says how to install it.
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
@@ -134,7 +134,7 @@ fn chromium() -> PathBuf {
 
 /// Runs headless Chromium with a fresh profile and no network access but
 /// the given loopback URL; returns stdout. Killed after 60s.
-async fn run_chromium(args: &[&str]) -> String {
+pub(crate) async fn run_chromium(args: &[&str]) -> String {
     let profile = tempfile::tempdir().expect("chromium profile dir");
     let mut command = tokio::process::Command::new(chromium());
     command
