@@ -25,6 +25,9 @@ use crate::report::trend::RunSummary;
 use crate::report::{ExperimentInfo, Link, Report, ReportExtras};
 use crate::store::{ExperimentWithVerdict, Status};
 
+/// The response header of the report route that carries the verdict
+/// (`pass`, `warn`, `fail`, `inconclusive`) whatever the format.
+pub const OUTCOME_HEADER: &str = "verdict-outcome";
 /// How many previous runs the trend section compares with.
 pub const TREND_RUNS: i64 = 5;
 /// Size of the chart images served by the charts route.
@@ -235,7 +238,8 @@ pub async fn render(
     tag = "experiments",
     params(("id" = Uuid, Path, description = "Experiment id"), ReportParams),
     responses(
-        (status = 200, description = "The report: text/html, text/markdown, application/json (the stored verdict's schema) or application/xml (JUnit)", body = String),
+        (status = 200, description = "The report: text/html, text/markdown, application/json (the stored verdict's schema) or application/xml (JUnit)", body = String,
+            headers(("verdict-outcome" = String, description = "The verdict: pass, warn, fail or inconclusive"))),
         (status = 400, description = "Invalid id or format", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such experiment (`not-found`), or not evaluated yet (`verdict-not-ready`)", body = Problem, content_type = "application/problem+json"),
     ),
@@ -252,12 +256,19 @@ pub async fn get_report(
     let format = p.format.unwrap_or_default();
     let stored = load_report(&state, id).await?;
     let extras = report_extras(&state, &stored, request_origin(&headers).as_deref()).await?;
+    let outcome = stored.report.verdict.as_str();
     let body = render(stored.report, extras, format).await?;
     Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        )],
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(format.content_type()),
+            ),
+            (
+                header::HeaderName::from_static(OUTCOME_HEADER),
+                HeaderValue::from_static(outcome),
+            ),
+        ],
         body,
     )
         .into_response())

@@ -26,6 +26,9 @@ pub(crate) const FS: i64 = T0 + 3600;
 pub(crate) const FE: i64 = T0 + 3720;
 pub(crate) const FS2: i64 = T0 + 5400;
 pub(crate) const FE2: i64 = T0 + 5520;
+/// A 5-minute total outage: 100% errors burn 11.6% of the budget (> 5%).
+const FS3: i64 = T0 + 6300;
+const FE3: i64 = T0 + 6600;
 
 fn rfc3339(t: i64) -> String {
     Utc.timestamp_opt(t, 0)
@@ -43,7 +46,9 @@ pub(crate) fn scenario() -> Scenario {
                 .at(FS, 0.2)
                 .at(FE, 0.0)
                 .at(FS2, 0.2)
-                .at(FE2, 0.0),
+                .at(FE2, 0.0)
+                .at(FS3, 1.0)
+                .at(FE3, 0.0),
         )
         .traffic("payments", 5.0, 0.0)
 }
@@ -63,6 +68,11 @@ pub(crate) fn engine(
 /// Records a run of "kill one <checkout> pod" after the fact and waits
 /// until it is evaluated; returns its id.
 pub(crate) async fn completed_run(app: &TestApp, name: &str, fs: i64, fe: i64) -> String {
+    completed_run_with(app, name, fs, fe, "pass").await
+}
+
+/// [`completed_run`] expecting `verdict`.
+async fn completed_run_with(app: &TestApp, name: &str, fs: i64, fe: i64, verdict: &str) -> String {
     let created = app
         .create(&json!({
             "name": name,
@@ -77,7 +87,7 @@ pub(crate) async fn completed_run(app: &TestApp, name: &str, fs: i64, fe: i64) -
         .await;
     let id = id_of(&created).to_string();
     let done = app.wait_for_status(&id, "completed").await;
-    assert_eq!(done["verdict"], "pass", "{done}");
+    assert_eq!(done["verdict"], verdict, "{done}");
     id
 }
 
@@ -377,5 +387,117 @@ async fn the_pages_need_a_viewer_token_once_and_then_use_a_cookie(backend: Backe
         .await
         .expect("page");
     assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+
+/// Runs `verdict report` with `args` and `VERDICT_TOKEN` set to `env_token`
+/// (or unset); returns (exit code, stdout, stderr).
+async fn verdict_report(args: &[&str], env_token: Option<&str>) -> (Option<i32>, String, String) {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_verdict"));
+    cmd.arg("report")
+        .args(args)
+        .env_remove("VERDICT_TOKEN")
+        .env_remove("VERDICT_SERVER");
+    if let Some(t) = env_token {
+        cmd.env("VERDICT_TOKEN", t);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        .await
+        .expect("verdict report finished within 60s")
+        .expect("verdict report ran");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_report_fetches_a_report_and_exits_with_its_verdict() {
+    let prom = PromServer::start(&scenario()).await.expect("prometheus");
+    let db = TestDb::create(Backend::Sqlite).await;
+    let app = spawn_app(&db, prom.base_url(), engine).await;
+    let pass = completed_run(&app, "kill one checkout pod", FS, FE).await;
+    let fail = completed_run_with(&app, "total outage", FS3, FE3, "fail").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // Markdown (the default) on stdout, token from the environment: exit 0.
+    let (code, out, err) = verdict_report(&[&pass, "--server", &app.base], Some(&app.viewer)).await;
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("PASS"), "{out}");
+    assert!(out.contains("checkout-availability"), "{out}");
+    assert_eq!(err, "");
+
+    // JSON to a file, token from a file: the stored verdict, byte for byte.
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{}\n", app.viewer)).expect("token file");
+    let report_file = dir.path().join("report.json");
+    let (code, out, err) = verdict_report(
+        &[
+            &pass,
+            "--server",
+            &format!("{}/", app.base),
+            "--token-file",
+            token_file.to_str().expect("utf-8 path"),
+            "--format",
+            "json",
+            "--output",
+            report_file.to_str().expect("utf-8 path"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!((code, out.as_str()), (Some(0), ""), "{err}");
+    let stored = app
+        .get(&format!("/api/v1/experiments/{pass}/verdict"))
+        .await;
+    assert_eq!(
+        std::fs::read_to_string(&report_file).expect("report written"),
+        stored.text
+    );
+
+    // A failed verdict: exit 1, JUnit with a failure.
+    let (code, out, err) = verdict_report(
+        &[
+            &fail,
+            "--server",
+            &app.base,
+            "--token",
+            &app.viewer,
+            "--format",
+            "junit",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.contains("<failure"), "{out}");
+
+    // HTTP errors: exit 2 with the problem's detail; the token never shown.
+    let unknown = "0190a4f0-0000-7000-8000-000000000000";
+    let (code, out, err) =
+        verdict_report(&[unknown, "--server", &app.base], Some(&app.viewer)).await;
+    assert_eq!((code, out.as_str()), (Some(2), ""));
+    assert_eq!(
+        err,
+        format!("verdict report: the server answered 404: no experiment with id {unknown}\n")
+    );
+    let (code, _, err) = verdict_report(&[&pass, "--server", &app.base], Some("vdt_wrong")).await;
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "verdict report: the server answered 401: the token is unknown or revoked\n"
+    );
+    let (code, _, err) = verdict_report(&[&pass, "--server", &app.base], None).await;
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        err,
+        "verdict report: no token: pass --token, --token-file or set VERDICT_TOKEN (a viewer token)\n"
+    );
+    let (code, _, err) =
+        verdict_report(&["checkout", "--server", &app.base], Some(&app.viewer)).await;
+    assert_eq!(code, Some(2));
+    assert!(err.contains("EXPERIMENT must be an experiment id"), "{err}");
+    assert!(!err.contains(&app.viewer));
     app.stop().await;
 }
