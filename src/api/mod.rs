@@ -3,7 +3,8 @@
 //!
 //! Owns: routing, authentication (`auth`), request parsing (`extract`),
 //! problem+json errors (`error`), the OpenAPI document (`openapi`), and the
-//! handlers (`experiments`, `tokens`, `system`). Must not: write SQL (it
+//! handlers (`experiments`, `reports`, `tokens`, `system`) and the HTML
+//! pages (`pages`). Must not: write SQL (it
 //! calls `store`), decide lifecycle transitions (it calls
 //! `scheduler::lifecycle`), or evaluate anything.
 //!

@@ -48,6 +48,7 @@ header { background:#fff; border-bottom:1px solid var(--line); padding:20px 0 16
 h1 { margin:0 0 4px; font-size:26px; }
 .muted { color:var(--muted); }
 form.filters { display:flex; flex-wrap:wrap; gap:8px 12px; align-items:flex-end; margin:16px 0; }
+form.filters > a { padding-bottom:6px; }
 form.filters label { display:flex; flex-direction:column; font-size:12px; color:var(--muted); text-transform:uppercase; letter-spacing:.04em; }
 form.filters input, form.filters select { font:inherit; padding:4px 8px; border:1px solid var(--line); border-radius:6px; background:#fff; min-width:9em; }
 button { font:inherit; padding:5px 14px; border-radius:6px; border:1px solid #1f883d; background:#1f883d; color:#fff; cursor:pointer; }
@@ -100,7 +101,7 @@ fn html_response(status: StatusCode, html: String) -> Response {
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(
-            "default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'self'",
         ),
     );
     r

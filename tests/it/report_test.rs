@@ -241,7 +241,7 @@ window.addEventListener('load', async () => {
 "#;
 
 /// The JSON the check page wrote into its `#result`.
-fn check_result(dom: &str) -> serde_json::Value {
+pub(crate) fn check_result(dom: &str) -> serde_json::Value {
     let start = dom
         .find("<pre id=\"result\">")
         .map(|i| i + "<pre id=\"result\">".len())
@@ -259,7 +259,7 @@ fn check_result(dom: &str) -> serde_json::Value {
 }
 
 /// Width, height and RGB(A) pixels of a PNG file.
-fn read_png(path: &Path) -> (u32, u32, usize, Vec<u8>) {
+pub(crate) fn read_png(path: &Path) -> (u32, u32, usize, Vec<u8>) {
     let file = std::fs::File::open(path).expect("screenshot exists");
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
