@@ -352,6 +352,34 @@ async fn the_pages_need_a_viewer_token_once_and_then_use_a_cookie(backend: Backe
     assert!(text.contains(
         "<a href=\"https://chaos.example/runs/1?a=1&amp;b=2\" rel=\"noopener noreferrer\">chaos &lt;run&gt;</a>"
     ));
+    // Pages of one: the newest, then "older »" to the next.
+    let second = completed_run(&app, "second run", FS2, FE2).await;
+    let r = client
+        .get(format!("{}/experiments?limit=1", app.base))
+        .header("cookie", &jar)
+        .send()
+        .await
+        .expect("list");
+    let text = r.text().await.expect("body");
+    assert_eq!(text.matches("<tr><td class=\"name\">").count(), 1);
+    assert!(text.contains(&format!("<a href=\"/experiments/{second}\">second run</a>")));
+    let next = format!("/experiments?limit=1&amp;cursor={second}");
+    assert!(
+        text.contains(&format!("<a rel=\"next\" href=\"{next}\">older »</a>")),
+        "{text}"
+    );
+    let r = client
+        .get(format!("{}{}", app.base, next.replace("&amp;", "&")))
+        .header("cookie", &jar)
+        .send()
+        .await
+        .expect("list");
+    let text = r.text().await.expect("body");
+    assert_eq!(text.matches("<tr><td class=\"name\">").count(), 1);
+    assert!(text.contains(&format!(
+        "<a href=\"/experiments/{id}\">kill one checkout pod</a>"
+    )));
+    assert!(!text.contains("older »"), "the last page");
     let r = client
         .get(format!("{}/experiments?status=running", app.base))
         .header("cookie", &jar)
