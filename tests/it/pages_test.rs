@@ -157,7 +157,7 @@ async fn check_in_chromium(base: &str) -> serde_json::Value {
 async fn screenshots(url: &str, prefix: &str) {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pages-screens");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    for (name, size, width) in [("desktop", "1280,1800", 1280), ("phone", "390,1600", 390)] {
+    for (name, size, width) in [("desktop", "1280,3200", 1280), ("phone", "390,1600", 390)] {
         let path = shots.join(format!("{prefix}-{name}.png"));
         let _ = std::fs::remove_file(&path);
         run_chromium(&[
