@@ -3,7 +3,8 @@
 //!
 //! Owns: routing, authentication (`auth`), request parsing (`extract`),
 //! problem+json errors (`error`), the OpenAPI document (`openapi`), and the
-//! handlers (`experiments`, `tokens`, `system`). Must not: write SQL (it
+//! handlers (`experiments`, `reports`, `tokens`, `system`) and the HTML
+//! pages (`pages`). Must not: write SQL (it
 //! calls `store`), decide lifecycle transitions (it calls
 //! `scheduler::lifecycle`), or evaluate anything.
 //!
@@ -13,6 +14,8 @@
 //! | `GET /metrics` | open, or viewer with `http.metrics_require_token` |
 //! | `GET /api/v1/openapi.json`, `GET /api/v1/slos` | viewer |
 //! | `GET /api/v1/experiments[/{id}[/verdict]]` | viewer |
+//! | `GET /api/v1/experiments/{id}/report`, `…/charts/{chart}.png|svg` | viewer |
+//! | `GET /experiments[/{id}]` (HTML pages, see `pages`) | viewer (token once as `?token=`, then a cookie) |
 //! | `POST /api/v1/experiments[/{id}/start|end|abort]` | operator |
 //! | `/api/v1/tokens[/{id}]`, `GET /api/v1/config` | admin |
 
@@ -22,6 +25,8 @@ pub mod error;
 pub mod experiments;
 pub mod extract;
 pub mod openapi;
+pub mod pages;
+pub mod reports;
 pub mod system;
 pub mod tokens;
 
@@ -127,6 +132,13 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/experiments/{id}/verdict",
             get(experiments::get_verdict),
         )
+        .route("/api/v1/experiments/{id}/report", get(reports::get_report))
+        .route(
+            "/api/v1/experiments/{id}/charts/{file}",
+            get(reports::get_chart),
+        )
+        .route("/experiments", get(pages::list_page))
+        .route("/experiments/{id}", get(pages::report_page))
         .route(
             "/api/v1/tokens",
             get(tokens::list_tokens).post(tokens::create_token),

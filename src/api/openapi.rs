@@ -11,6 +11,7 @@ use super::experiments::{
     AbortRequest, CreateExperiment, Experiment, ExperimentPage, SloSelection, Target, TransitionAt,
     WebhookStatus,
 };
+use super::reports::ReportFormat;
 use super::system::{Health, SloInfo};
 use super::tokens::{CreateToken, CreatedToken, TokenInfo};
 use crate::store::{FaultType, Link, Role, SloSelector, Status, VerdictOutcome, WebhookState};
@@ -30,6 +31,8 @@ use crate::store::{FaultType, Link, Role, SloSelector, Status, VerdictOutcome, W
         super::experiments::end_experiment,
         super::experiments::abort_experiment,
         super::experiments::get_verdict,
+        super::reports::get_report,
+        super::reports::get_chart,
         super::tokens::create_token,
         super::tokens::list_tokens,
         super::tokens::revoke_token,
@@ -44,6 +47,7 @@ use crate::store::{FaultType, Link, Role, SloSelector, Status, VerdictOutcome, W
         Problem, CreateExperiment, Experiment, ExperimentPage, Target, SloSelection, SloSelector,
         Link, TransitionAt, AbortRequest, WebhookStatus, Status, FaultType, VerdictOutcome,
         WebhookState, Role, CreateToken, CreatedToken, TokenInfo, Health, SloInfo,
+        ReportFormat,
     )),
     modifiers(&BearerAuth),
     tags(

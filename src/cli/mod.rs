@@ -4,6 +4,7 @@
 pub mod check;
 pub mod evaluate;
 pub mod generate;
+pub mod report;
 pub mod routes;
 pub mod run;
 pub mod run_server;
@@ -71,6 +72,12 @@ pub enum Command {
     /// fault), kills its process group on a guardrail breach, observes
     /// recovery and evaluates like `verdict evaluate`.
     Run(Box<run::RunArgs>),
+    /// Fetch an experiment's report from a verdict server.
+    ///
+    /// `verdict report ID --server URL [--format html|markdown|json|junit] [--output FILE]`
+    /// with a viewer token from --token, --token-file or VERDICT_TOKEN. Exit
+    /// code 0 pass (or warn), 1 fail, 3 inconclusive, 2 usage or HTTP error.
+    Report(Box<report::ReportArgs>),
     /// Run the HTTP API and the experiment scheduler (SQLite by default, Postgres for several replicas).
     Serve(serve::ServeArgs),
     /// Create, list and revoke API tokens (stored hashed).
@@ -90,6 +97,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Routes(args) => routes::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Token(args) => token::run(&args),
     }

@@ -400,7 +400,7 @@ pub struct Criteria {
 }
 
 /// The verdict of an indicator's criteria.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CriteriaResult {
     /// pass, warn, fail or inconclusive.
     pub outcome: Outcome,

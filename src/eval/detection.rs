@@ -21,7 +21,7 @@
 //! `factor × B`, evaluated at each sample time; the rule's `for:` clause and
 //! Prometheus's evaluation interval are ignored. No I/O, no clock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::human::format_seconds;
 use super::measure::Measure;
@@ -59,7 +59,7 @@ impl AlertInput {
 }
 
 /// An expected alert that fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FiredAlert {
     /// The alert's name.
     pub name: String,
@@ -73,7 +73,7 @@ pub struct FiredAlert {
 }
 
 /// An expected alert whose state could not be observed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UnknownAlert {
     /// The alert's name.
     pub name: String,
@@ -82,7 +82,7 @@ pub struct UnknownAlert {
 }
 
 /// Which expected alerts fired, and when.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertDetection {
     /// The expected alert names, without duplicates, in the order given.
     pub expected_alerts: Vec<String>,
@@ -161,7 +161,7 @@ pub fn detect_alerts(
 
 /// One window pair of a multi-window multi-burn-rate alert: it fires when
 /// the error ratio over both windows exceeds `factor × B`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BurnAlertWindow {
     /// Short window, seconds (5m for the fast page alert).
     pub short_seconds: f64,
@@ -189,7 +189,7 @@ impl BurnAlertWindow {
 }
 
 /// When the page alert should have fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PagePrediction {
     /// First sample time at or after the fault start where the condition holds.
     pub first_firing_at: Option<f64>,

@@ -7,7 +7,7 @@
 //! a usable baseline are decided by `on_no_data` (inconclusive by default),
 //! with the reason stated. No I/O.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::criteria::{Criteria, CriteriaResult, evaluate_criteria};
 use super::measure::Measure;
@@ -41,7 +41,7 @@ pub struct IndicatorInput {
 }
 
 /// An indicator's numbers and check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorEvaluation {
     /// The indicator's name.
     pub name: String,

@@ -6,7 +6,7 @@
 //! checks and makes them inconclusive, never an error and never a pass.
 //! It must not do I/O: the reasons are built from text the caller supplies.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A measured value, or the reason it could not be measured.
 ///
@@ -135,6 +135,18 @@ impl<T: Serialize> Serialize for Measure<T> {
             Measure::Value(v) => v.serialize(serializer),
             Measure::Missing { .. } => serializer.serialize_none(),
         }
+    }
+}
+
+/// Reads back what [`Serialize`] wrote: a value, or `null` for a missing
+/// one (whose reason was not serialized: the report lists it in
+/// `unavailable` or a check's reason).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Measure<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(deserializer)? {
+            Some(v) => Measure::Value(v),
+            None => Measure::missing("not measured (read back from a stored report)"),
+        })
     }
 }
 

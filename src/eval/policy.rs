@@ -69,7 +69,7 @@ pub fn worst_of(outcomes: impl IntoIterator<Item = Outcome>) -> Outcome {
 }
 
 /// One judged number.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
     /// The policy key it checks, e.g. `max_budget_consumed` or `expect_alerts[SLOPageAlert]`.
     pub name: String,
@@ -138,7 +138,7 @@ pub fn check_without_data(
 
 /// How recovery is judged (an extension of the `verdict:` block; the
 /// design fixes the defaults).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryRule {
     /// Healthy while `E_r ≤ B × threshold` (default 1.0).
     pub threshold: f64,
@@ -165,7 +165,7 @@ pub const DEFAULT_MIN_EVENTS: u64 = 100;
 
 /// The `verdict:` block of an SLO, with durations in seconds and the budget
 /// as a fraction.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Policy {
     /// Fail above this share of the period's budget consumed by the
     /// experiment (fault + recovery); warn above half of it. Default 5%.

@@ -32,7 +32,7 @@
 //!
 //! Pure: series in, numbers out. No I/O, no clock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::EvalError;
 use super::human::{format_number, format_seconds};
@@ -86,7 +86,7 @@ pub struct RecoveryParams {
 }
 
 /// Whether the fault visibly hurt the SLO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Impact {
     /// No unhealthy sample and no missing data that could hide one.
@@ -102,7 +102,7 @@ pub enum Impact {
 /// `recovered` is `Some(true)` with a time to recover, `Some(false)` when the
 /// observation ended before a stable recovery (`reason` says how far it got),
 /// or `None` when missing data prevents a decision (`reason` says which).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryAnalysis {
     /// Whether the SLO was impacted.
     pub impact: Impact,
@@ -149,7 +149,7 @@ impl RecoveryAnalysis {
 }
 
 /// The largest burn rate seen over the experiment window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PeakBurn {
     /// `max_t E_r(t) / B`, over valid samples only.
     pub burn_rate: Measure<f64>,

@@ -21,7 +21,7 @@ pub const DEFAULT_RATE_WINDOW_SECONDS: f64 = 60.0;
 
 /// How the series was sampled: step `s` and rolling window `r`, in seconds.
 /// Constructed through [`SeriesShape::new`], so both are positive.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeriesShape {
     step_seconds: f64,
     rate_window_seconds: f64,

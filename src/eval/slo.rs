@@ -8,7 +8,7 @@
 //! the caller queries Prometheus and passes the results (or their data
 //! conditions) in.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::detection::{
     AlertDetection, AlertInput, BurnAlertWindow, FiredAlert, UnknownAlert, detect_alerts,
@@ -28,7 +28,7 @@ use super::timeline::{Timeline, WindowKind};
 use super::window::{SloTarget, WindowMeasurement, WindowStats, compute_window_stats};
 
 /// One value per experiment window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowSet<T> {
     /// Before the fault.
     pub baseline: T,
@@ -72,7 +72,7 @@ pub struct SloInput {
 }
 
 /// Average and peak burn rate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BurnRateSummary {
     /// Burn rate over the fault window, `E_fault / B`.
     pub average: Measure<f64>,
@@ -83,7 +83,7 @@ pub struct BurnRateSummary {
 }
 
 /// Share of the period's budget consumed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BudgetSummary {
     /// By the fault window.
     pub fault: Measure<f64>,
@@ -92,7 +92,7 @@ pub struct BudgetSummary {
 }
 
 /// Observed and predicted detection.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DetectionReport {
     /// Alert names from `expect_alerts`.
     pub expected_alerts: Vec<String>,
@@ -111,7 +111,7 @@ pub struct DetectionReport {
 }
 
 /// Every number and check of one SLO, and its verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloEvaluation {
     /// Per-window numbers.
     pub windows: WindowSet<WindowStats>,

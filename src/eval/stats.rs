@@ -11,7 +11,7 @@
 //! together with the "significant when p < 0.02 and beyond tolerance" rule.
 //! Pure arithmetic: no I/O, no randomness beyond a fixed-seed pivot choice.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::measure::Measure;
 
@@ -93,7 +93,7 @@ pub fn erfc(x: f64) -> f64 {
 }
 
 /// Result of a two-sided Mann–Whitney U test.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MannWhitney {
     /// `U₁`, the statistic of the first sample (SciPy's `statistic`):
     /// `R₁ − n₁(n₁ + 1)/2`.
@@ -308,7 +308,7 @@ fn hodges_lehmann_with(baseline: &[f64], fault: &[f64], direct_limit: u64) -> Op
 }
 
 /// How large a shift must be to matter.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "value")]
 pub enum Tolerance {
     /// In the signal's unit.
@@ -318,7 +318,7 @@ pub enum Tolerance {
 }
 
 /// Result of comparing baseline and fault samples of a signal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "status")]
 pub enum Comparison {
     /// Too few samples; `reason` says how many.

@@ -7,12 +7,12 @@
 //! `[fault_start, observe_end]`. It never reads a clock: every time is an
 //! argument, so one report is evaluated at fixed timestamps.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::EvalError;
 
 /// Which of the experiment's windows a number describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WindowKind {
     /// `[fault_start − baseline, fault_start)`: the same run before the fault.
@@ -47,7 +47,7 @@ pub fn default_baseline_seconds(fault_seconds: f64) -> f64 {
 }
 
 /// A closed time interval in unix seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// Start, unix seconds.
     pub start: f64,
@@ -65,7 +65,7 @@ impl Window {
 /// When the baseline started, the fault started and ended, and the recovery
 /// observation ended. Constructed only through [`Timeline::new`], so
 /// `baseline_start ≤ fault_start < fault_end ≤ observe_end` always holds.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Timeline {
     baseline_start: f64,
     fault_start: f64,

@@ -8,7 +8,7 @@
 //! for a window of `w` seconds and a period of `P` seconds (a fraction of the
 //! period's budget, assuming steady traffic). No I/O, no clock.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::EvalError;
 use super::measure::Measure;
@@ -25,7 +25,7 @@ const RATIO_TOLERANCE: f64 = 1e-9;
 ///
 /// Constructed through [`SloTarget::new`], so `0 < objective < 1` and the
 /// period is a positive number of seconds: the error budget is never zero.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SloTarget {
     objective: f64,
     period_seconds: f64,
@@ -121,7 +121,7 @@ impl WindowMeasurement {
 }
 
 /// The numbers of one window.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowStats {
     /// Start, unix seconds.
     pub start: f64,

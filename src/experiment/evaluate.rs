@@ -327,7 +327,7 @@ pub fn build_report(plan: &Plan, outcomes: &[QueryOutcome], context: &ReportCont
     }
     let w = &plan.window;
     Report {
-        schema: SCHEMA,
+        schema: SCHEMA.to_owned(),
         verdict,
         reasons,
         evaluated_at: context.now,
@@ -400,7 +400,7 @@ fn slo_report(answers: &Answers<'_>, sp: &SloPlan) -> SloReport {
         objective: sp.target.objective(),
         period_seconds: sp.target.period_seconds(),
         description: sp.slo.description.clone(),
-        sli: sp.slo.sli.kind(),
+        sli: sp.slo.sli.kind().to_owned(),
         latency_threshold_seconds: match sp.slo.sli {
             crate::spec::Sli::Latency { threshold, .. } => Some(threshold),
             _ => None,
@@ -616,7 +616,7 @@ fn query_records(plan: &Plan, outcomes: &[QueryOutcome]) -> Vec<QueryRecord> {
             };
             QueryRecord {
                 id: q.id,
-                kind,
+                kind: kind.to_owned(),
                 promql: q.promql.clone(),
                 time,
                 start,

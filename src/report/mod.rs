@@ -99,10 +99,10 @@ pub struct ReportExtras {
 }
 
 /// The result of one evaluation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// [`SCHEMA`].
-    pub schema: &'static str,
+    pub schema: String,
     /// Worst outcome of every check (report, SLOs, indicators).
     pub verdict: Outcome,
     /// Every non-pass reason, prefixed with the SLO or indicator it belongs to.
@@ -124,7 +124,7 @@ pub struct Report {
 }
 
 /// The experiment's instants, Unix seconds, and the range-query resolution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowReport {
     /// Experiment start as given.
     pub from: f64,
@@ -143,7 +143,7 @@ pub struct WindowReport {
 }
 
 /// A number that could not be measured, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Unavailable {
     /// Its JSON path within the SLO, e.g. `windows.fault.error_ratio`.
     pub field: String,
@@ -152,7 +152,7 @@ pub struct Unavailable {
 }
 
 /// Which queries one window's numbers came from (ids into `queries`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct WindowQueryIds {
     /// The error ratio's query.
     pub error_ratio: Option<usize>,
@@ -161,7 +161,7 @@ pub struct WindowQueryIds {
 }
 
 /// Which queries an SLO's numbers came from (ids into `queries`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloQueryIds {
     /// Per window.
     pub windows: WindowSet<WindowQueryIds>,
@@ -172,7 +172,7 @@ pub struct SloQueryIds {
 }
 
 /// One SLO's evaluation with its identity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SloReport {
     /// `<service>-<name>`.
     pub id: String,
@@ -187,7 +187,7 @@ pub struct SloReport {
     /// Its description from the spec (may be empty).
     pub description: String,
     /// `events`, `good/total`, `raw` or `latency`.
-    pub sli: &'static str,
+    pub sli: String,
     /// For a latency SLI, the threshold in seconds above which a request
     /// counts as an error.
     pub latency_threshold_seconds: Option<f64>,
@@ -202,11 +202,12 @@ pub struct SloReport {
     /// Prometheus returned them (NaN serializes as `null`); empty when the
     /// series is unavailable (`recovery.reason` says why). Charts are drawn
     /// from it.
+    #[serde(deserialize_with = "nan_series")]
     pub error_ratio_series: Vec<(f64, f64)>,
 }
 
 /// How many per-step samples of an indicator fell in each window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SampleCounts {
     /// In `[baseline_start, fault_start)`.
     pub baseline: usize,
@@ -215,7 +216,7 @@ pub struct SampleCounts {
 }
 
 /// One indicator's evaluation with its identity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndicatorReport {
     /// Its service.
     pub service: String,
@@ -245,11 +246,21 @@ pub struct IndicatorReport {
     pub query: usize,
     /// The range query's samples as `(t, value)` over `[baseline_start, to]`;
     /// empty when the query gave no single series. Charts are drawn from it.
+    #[serde(deserialize_with = "nan_series")]
     pub series: Vec<(f64, f64)>,
 }
 
+/// Reads `(t, value)` samples whose NaN values were serialized as `null`.
+fn nan_series<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(f64, f64)>, D::Error> {
+    let raw = Vec::<(f64, Option<f64>)>::deserialize(d)?;
+    Ok(raw
+        .into_iter()
+        .map(|(t, v)| (t, v.unwrap_or(f64::NAN)))
+        .collect())
+}
+
 /// What happened to one planned query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueryStatus {
     /// Prometheus answered (possibly with warnings).
@@ -261,13 +272,13 @@ pub enum QueryStatus {
 }
 
 /// One query of the report: resolved PromQL, time or range, and what came of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryRecord {
     /// Index in `queries`, referenced from SLOs and indicators.
     pub id: usize,
     /// `instant` or `range`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: String,
     /// The PromQL sent.
     pub promql: String,
     /// Evaluation time of an instant query, Unix seconds.
@@ -343,4 +354,27 @@ pub fn one_line(text: &str) -> String {
 pub fn format_objective(fraction: f64) -> String {
     let percent = (fraction * 100.0 * 1e9).round() / 1e9;
     format!("{percent}%")
+}
+
+#[cfg(test)]
+mod round_trip_tests {
+    use super::sample::{SampleVerdict, sample_report};
+    use super::*;
+
+    #[test]
+    fn a_serialized_report_reads_back_to_the_same_json() {
+        for kind in [
+            SampleVerdict::Pass,
+            SampleVerdict::Fail,
+            SampleVerdict::Inconclusive,
+        ] {
+            let report = sample_report(kind, 3);
+            let stored = json::render_json(&report).expect("json");
+            let back: Report = serde_json::from_str(&stored).expect("deserialize");
+            let again = json::render_json(&back).expect("json again");
+            assert_eq!(again, stored);
+            assert_eq!(back.verdict, report.verdict);
+            assert_eq!(back.slos.len(), 3);
+        }
+    }
 }

@@ -320,7 +320,7 @@ pub struct QueryView {
     /// Its id in the JSON report.
     pub id: usize,
     /// `instant` or `range`.
-    pub kind: &'static str,
+    pub kind: String,
     /// The PromQL as sent.
     pub promql: String,
     /// `at 10:07:00` or `10:00:00–10:17:00 every 15s`.
@@ -382,7 +382,7 @@ pub struct TrendView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReportView {
     /// The JSON schema of the underlying report.
-    pub schema: &'static str,
+    pub schema: String,
     /// `verdict <version>`.
     pub generator: String,
     /// The experiment's name, or "Experiment report".
@@ -666,7 +666,7 @@ fn slo_view(report: &Report, s: &SloReport, chart: Option<ChartView>) -> SloView
         state: "unknown",
         detail: u.reason.clone(),
     }));
-    let sli_meaning = match (s.sli, s.latency_threshold_seconds) {
+    let sli_meaning = match (s.sli.as_str(), s.latency_threshold_seconds) {
         (_, Some(t)) => format!(
             "requests slower than {} are errors",
             super::charts::latency_text(t)
@@ -927,7 +927,7 @@ pub fn build_view(report: &Report, extras: &ReportExtras, charts: &[RenderedChar
         .iter()
         .map(|q| QueryView {
             id: q.id,
-            kind: q.kind,
+            kind: q.kind.clone(),
             promql: q.promql.trim().to_owned(),
             when: match (q.time, q.start, q.end, q.step) {
                 (Some(t), ..) => format!("at {}", clock(t)),
@@ -994,7 +994,7 @@ pub fn build_view(report: &Report, extras: &ReportExtras, charts: &[RenderedChar
 
     let headline = headline(report, &counts, &reasons);
     ReportView {
-        schema: report.schema,
+        schema: report.schema.clone(),
         generator: format!("verdict {}", env!("CARGO_PKG_VERSION")),
         title: extras
             .experiment

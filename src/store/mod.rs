@@ -566,6 +566,30 @@ impl Store {
         .map_err(q("reading a verdict")))
     }
 
+    /// The verdicts of earlier runs of the experiment named `name`: runs
+    /// whose fault started before `before`, other than `except`, newest
+    /// fault first, at most `limit` (the report's trend section).
+    pub async fn list_previous_verdicts(
+        &self,
+        name: &str,
+        except: Uuid,
+        before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<VerdictRow>, StoreError> {
+        on_pool!(self, |pool| sqlx::query_as(
+            "SELECT v.* FROM verdicts v JOIN experiments e ON e.id = v.experiment_id \
+             WHERE e.name = $1 AND e.id <> $2 AND e.fault_start < $3 \
+             ORDER BY e.fault_start DESC, e.id DESC LIMIT $4"
+        )
+        .bind(name)
+        .bind(except)
+        .bind(before)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(q("listing the verdicts of previous runs")))
+    }
+
     /// Every verdict (for tests and exports), oldest first.
     pub async fn list_verdicts(&self) -> Result<Vec<VerdictRow>, StoreError> {
         on_pool!(self, |pool| sqlx::query_as(

@@ -9,6 +9,8 @@ mod generate_test;
 mod harness;
 mod harness_test;
 mod live;
+mod pages_test;
+mod report_api_test;
 mod report_test;
 mod run_test;
 mod server_api_test;

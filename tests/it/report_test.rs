@@ -119,7 +119,7 @@ async fn evaluate(dir: &Path, url: &str, args: &[&str]) -> Run {
 }
 
 /// The Chromium binary, or a failure that says how to install it.
-fn chromium() -> PathBuf {
+pub(crate) fn chromium() -> PathBuf {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
         .iter()
         .map(PathBuf::from)
@@ -134,7 +134,7 @@ fn chromium() -> PathBuf {
 
 /// Runs headless Chromium with a fresh profile and no network access but
 /// the given loopback URL; returns stdout. Killed after 60s.
-async fn run_chromium(args: &[&str]) -> String {
+pub(crate) async fn run_chromium(args: &[&str]) -> String {
     let profile = tempfile::tempdir().expect("chromium profile dir");
     let mut command = tokio::process::Command::new(chromium());
     command
@@ -241,7 +241,7 @@ window.addEventListener('load', async () => {
 "#;
 
 /// The JSON the check page wrote into its `#result`.
-fn check_result(dom: &str) -> serde_json::Value {
+pub(crate) fn check_result(dom: &str) -> serde_json::Value {
     let start = dom
         .find("<pre id=\"result\">")
         .map(|i| i + "<pre id=\"result\">".len())
@@ -259,7 +259,7 @@ fn check_result(dom: &str) -> serde_json::Value {
 }
 
 /// Width, height and RGB(A) pixels of a PNG file.
-fn read_png(path: &Path) -> (u32, u32, usize, Vec<u8>) {
+pub(crate) fn read_png(path: &Path) -> (u32, u32, usize, Vec<u8>) {
     let file = std::fs::File::open(path).expect("screenshot exists");
     let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
