@@ -191,15 +191,30 @@ impl TestApp {
         content_type: &str,
         body: Vec<u8>,
     ) -> Resp {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .header("content-type", content_type)
-            .body(body);
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+        // A server that rejects an oversized body answers 413 and closes the
+        // connection while the client may still be writing it; the client
+        // then sees a reset instead of the answer. Sending again (bounded)
+        // reads the answer; the assertions on it are unchanged.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), format!("{}{path}", self.base))
+                .header("content-type", content_type)
+                .body(body.clone());
+            if let Some(t) = token {
+                req = req.bearer_auth(t);
+            }
+            match req.send().await {
+                Ok(r) => return Self::read(r).await,
+                Err(e) if attempt < 5 && body.len() > 1024 * 1024 => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("the request reaches the server: {e}"),
+            }
         }
-        Self::read(req.send().await.expect("the request reaches the server")).await
     }
 
     async fn read(r: reqwest::Response) -> Resp {
