@@ -9,6 +9,7 @@ mod generate_test;
 mod harness;
 mod harness_test;
 mod live;
+mod notify_outbox_test;
 mod report_test;
 mod run_test;
 mod server_api_test;
