@@ -10,6 +10,7 @@ mod harness;
 mod harness_test;
 mod live;
 mod notify_outbox_test;
+mod notify_webhook_test;
 mod report_test;
 mod run_test;
 mod server_api_test;
