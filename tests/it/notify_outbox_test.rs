@@ -199,7 +199,84 @@ on_both_backends!(
     a_receiver_failing_three_times_then_accepting_gets_the_alert_once,
     retry_after_is_honoured_and_a_400_is_dead_at_once_until_retried,
     fifty_pending_deliveries_are_each_delivered_once_after_a_crash,
+    an_alert_reaches_a_real_smtp_server_through_the_outbox,
 );
+
+async fn an_alert_reaches_a_real_smtp_server_through_the_outbox(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let smtp = crate::email_test::SmtpServer::start();
+    let receivers = BTreeMap::from([(
+        "mail".to_owned(),
+        Receiver::Email(verdict::notify::email::EmailReceiver {
+            name: "mail".into(),
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            security: verdict::notify::email::SmtpSecurity::None,
+            username: None,
+            password: None,
+            from: "verdict <verdict@example.org>".into(),
+            to: vec!["sre@example.org".into()],
+            timeout: Duration::from_secs(5),
+        }),
+    )]);
+    let app = spawn_app_with(
+        &db,
+        &dead_url(),
+        |_, _| Arc::new(crate::support::evaluator::NoEvaluation),
+        |c| notify_config(c, receivers, "receiver = \"mail\"\n"),
+    )
+    .await;
+    post_alerts(&app, vec![alert("fp-mail", "firing", "cart")]).await;
+    wait_until("mailed", Duration::from_secs(20), || {
+        let app = &app;
+        async move { deliveries(app, "delivered").await.len() == 1 }
+    })
+    .await;
+    let event_id = deliveries(&app, "delivered").await[0]["event_id"]
+        .as_i64()
+        .expect("event id");
+    let messages = tokio::task::spawn_blocking(move || smtp.wait_for(1))
+        .await
+        .expect("maildir");
+    assert_eq!(messages.len(), 1);
+    let mail = mailparse::parse_mail(&messages[0]).expect("a MIME message");
+    use mailparse::MailHeaderMap as _;
+    assert_eq!(
+        mail.headers.get_first_value("Subject").as_deref(),
+        Some("[verdict] [FIRING] CheckoutErrors on cart")
+    );
+    assert_eq!(
+        mail.headers.get_first_value("Message-ID"),
+        Some(format!("<evt-{event_id}.mail@verdict>"))
+    );
+    assert_eq!(
+        mail.headers.get_first_value("To").as_deref(),
+        Some("sre@example.org")
+    );
+    let part = |mime: &str| -> String {
+        fn find<'a>(
+            p: &'a mailparse::ParsedMail<'a>,
+            mime: &str,
+        ) -> Option<&'a mailparse::ParsedMail<'a>> {
+            if p.ctype.mimetype == mime {
+                return Some(p);
+            }
+            p.subparts.iter().find_map(|s| find(s, mime))
+        }
+        find(&mail, mime)
+            .and_then(|p| p.get_body().ok())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        part("text/plain").trim_end(),
+        "[FIRING] CheckoutErrors on cart\n- 5xx above 1%"
+    );
+    assert_eq!(
+        part("text/html").trim_end(),
+        "<h1>[FIRING] CheckoutErrors on cart</h1><ul><li>5xx above 1%</li></ul>"
+    );
+    app.stop().await;
+}
 
 async fn a_failed_run_pages_and_posts_to_slack_and_a_green_rerun_resolves(backend: Backend) {
     let db = TestDb::create(backend).await;

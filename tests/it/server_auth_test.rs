@@ -470,7 +470,7 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
     let doc = serde_json::to_value(verdict::api::openapi::ApiDoc::openapi()).expect("json");
     let documented = operations(&doc);
     let routed = routes_in_router_source();
-    assert_eq!(routed.len(), 16, "{routed:?}");
+    assert_eq!(routed.len(), 19, "{routed:?}");
     assert_eq!(documented, routed);
     // Every documented operation says how it is secured.
     for (path, item) in doc["paths"].as_object().expect("paths") {
