@@ -1420,4 +1420,104 @@ guard_interval = "5s"
         assert_eq!(sorted.len(), names.len());
         assert!(names.contains(&"VERDICT_PROMETHEUS_BEARER_TOKEN_FILE".to_owned()));
     }
+
+    #[test]
+    fn receivers_and_routes_load_with_secrets_from_files_and_env() {
+        use crate::notify::outbox::Receiver;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = write(dir.path(), "pd-key", "R0UTING-KEY-1234\n");
+        let file = write(
+            dir.path(),
+            "verdict.toml",
+            &format!(
+                r#"
+[receivers.pd]
+type = "pagerduty"
+routing_key_file = "{}"
+base_url = "http://127.0.0.1:9"
+
+[receivers.chat]
+type = "slack"
+token_env = "SLACK_BOT_TOKEN"
+channel = "C0SHOP"
+
+[receivers.mail]
+type = "email"
+host = "127.0.0.1"
+security = "none"
+from = "verdict@example.org"
+to = ["sre@example.org"]
+
+[route]
+receiver = "chat"
+[[route.routes]]
+receiver = "pd"
+matchers = ['verdict="fail"']
+during_experiment = "suppress"
+
+[notifications]
+max_attempts = 3
+"#,
+                key.display()
+            ),
+        );
+        let env = env_of(&[("SLACK_BOT_TOKEN", "xoxb-from-env-777")]);
+        let c = load(Some(&file), &env, Overrides::default()).expect("loads");
+        let n = &c.notifications;
+        assert_eq!(n.max_attempts, 3);
+        assert_eq!(n.receivers.len(), 3);
+        match &n.receivers["pd"] {
+            Receiver::PagerDuty(pd) => {
+                assert_eq!(pd.routing_key.expose(), "R0UTING-KEY-1234");
+                assert_eq!(pd.base_url, "http://127.0.0.1:9");
+            }
+            other => panic!("pd is {other:?}"),
+        }
+        match &n.receivers["chat"] {
+            Receiver::Slack(s) => assert_eq!(s.token.expose(), "xoxb-from-env-777"),
+            other => panic!("chat is {other:?}"),
+        }
+        match &n.receivers["mail"] {
+            Receiver::Email(m) => assert_eq!(m.port, 25),
+            other => panic!("mail is {other:?}"),
+        }
+        let route = n.route.as_ref().expect("a route");
+        assert_eq!(route.receivers(), vec!["chat".to_owned(), "pd".to_owned()]);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("R0UTING-KEY-1234") && !debug.contains("xoxb-from-env-777"));
+    }
+
+    #[test]
+    fn invalid_receivers_and_routes_are_config_errors_naming_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            (
+                "[receivers.x]\ntype = \"sms\"\n",
+                "invalid receivers.x.type: unknown receiver type \"sms\"; expected slack, email or pagerduty",
+            ),
+            (
+                "[receivers.x]\ntype = \"slack\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.token: a Slack receiver needs a bot token (token_file or token_env)",
+            ),
+            (
+                "[receivers.x]\ntype = \"slack\"\ntoken_env = \"NOPE\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.token_env: the environment variable NOPE is not set",
+            ),
+            (
+                "[receivers.x]\ntype = \"pagerduty\"\nrouting_key = \"k\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.type: has fields that do not belong to a pagerduty receiver",
+            ),
+            (
+                "[receivers.x]\ntype = \"pagerduty\"\nrouting_key = \"k\"\n[route]\nreceiver = \"y\"\n",
+                "invalid route: route: unknown receiver \"y\"",
+            ),
+        ];
+        for (i, (text, expected)) in cases.iter().enumerate() {
+            let file = write(dir.path(), &format!("c{i}.toml"), text);
+            let err = load(Some(&file), &env_of(&[]), Overrides::default())
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with(expected), "{text}: {err}");
+        }
+    }
 }
