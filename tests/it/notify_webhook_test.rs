@@ -227,6 +227,9 @@ async fn a_real_alertmanager_delivers_an_alert_the_running_experiment_explains(b
     app.stop().await;
 }
 
+/// What is sent, with which token, and the expected status and problem type.
+type Case = (&'static str, Vec<u8>, Option<String>, u16, &'static str);
+
 async fn bad_webhook_input_is_a_problem_and_stores_nothing(backend: Backend) {
     let db = TestDb::create(backend).await;
     let app = spawn(&db, &dead_url()).await;
@@ -247,7 +250,7 @@ async fn bad_webhook_input_is_a_problem_and_stores_nothing(backend: Backend) {
     let op = Some(app.operator.clone());
     let mut wrong_version = alert_payload(vec![alert("fp", "firing", "cart")]);
     wrong_version["version"] = json!("3");
-    let cases: Vec<(&str, Vec<u8>, Option<String>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "wrong version",
             serde_json::to_vec(&wrong_version).expect("json"),
