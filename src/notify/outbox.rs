@@ -532,6 +532,22 @@ fn html_escape(s: &str) -> String {
     slack_escape(s).replace('"', "&quot;")
 }
 
+/// The `verdict_deliveries{state}` gauge in the Prometheus text format,
+/// every state present (0 when none).
+pub fn render_delivery_gauges(counts: &[(String, i64)]) -> String {
+    let mut out = String::from(
+        "# HELP verdict_deliveries Notification deliveries in the outbox by state.\n# TYPE verdict_deliveries gauge\n",
+    );
+    for state in ["pending", "delivered", "dead"] {
+        let n = counts
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n);
+        out.push_str(&format!("verdict_deliveries{{state=\"{state}\"}} {n}\n"));
+    }
+    out
+}
+
 /// Now, for callers that compute due times.
 pub fn now() -> DateTime<Utc> {
     utc_now()

@@ -552,6 +552,17 @@ async fn retry_after_is_honoured_and_a_400_is_dead_at_once_until_retried(backend
     })
     .await;
     assert_eq!(pd.bodies().len(), 4);
+    let metrics = app.get("/metrics").await.text;
+    for line in [
+        "verdict_deliveries{state=\"pending\"} 0",
+        "verdict_deliveries{state=\"delivered\"} 2",
+        "verdict_deliveries{state=\"dead\"} 0",
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "{line} not in {metrics}"
+        );
+    }
     let again = app
         .call(Method::POST, &path, Some(&app.operator), None)
         .await;
