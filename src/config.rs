@@ -474,6 +474,14 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("scheduler", "webhook_timeout", Kind::Str),
     ("scheduler", "shutdown_grace", Kind::Str),
     ("scheduler", "default_observe_recovery", Kind::Str),
+    ("notifications", "max_attempts", Kind::Int),
+    ("notifications", "backoff", Kind::Str),
+    ("notifications", "max_backoff", Kind::Str),
+    ("notifications", "poll_interval", Kind::Str),
+    ("notifications", "lease", Kind::Str),
+    ("notifications", "alertmanager_username", Kind::Str),
+    ("notifications", "alertmanager_password", Kind::Str),
+    ("notifications", "alertmanager_password_file", Kind::Str),
 ];
 
 /// The environment variable of a key: `VERDICT_` + section + key, upper case.
@@ -491,7 +499,10 @@ pub fn env_names() -> Vec<String> {
 }
 
 fn is_secret_key(key: &str) -> bool {
-    matches!(key, "bearer_token" | "password" | "database_url")
+    matches!(
+        key,
+        "bearer_token" | "password" | "database_url" | "alertmanager_password"
+    )
 }
 
 /// Builds a layer from environment variables, typed per key.
@@ -1461,10 +1472,15 @@ max_attempts = 3
                 key.display()
             ),
         );
-        let env = env_of(&[("SLACK_BOT_TOKEN", "xoxb-from-env-777")]);
+        let env = env_of(&[
+            ("SLACK_BOT_TOKEN", "xoxb-from-env-777"),
+            ("VERDICT_NOTIFICATIONS_ALERTMANAGER_USERNAME", "am"),
+            ("VERDICT_NOTIFICATIONS_ALERTMANAGER_PASSWORD", "am-pw-31337"),
+        ]);
         let c = load(Some(&file), &env, Overrides::default()).expect("loads");
         let n = &c.notifications;
         assert_eq!(n.max_attempts, 3);
+        assert_eq!(n.alertmanager_username.as_deref(), Some("am"));
         assert_eq!(n.receivers.len(), 3);
         match &n.receivers["pd"] {
             Receiver::PagerDuty(pd) => {
@@ -1485,6 +1501,11 @@ max_attempts = 3
         assert_eq!(route.receivers(), vec!["chat".to_owned(), "pd".to_owned()]);
         let debug = format!("{c:?}");
         assert!(!debug.contains("R0UTING-KEY-1234") && !debug.contains("xoxb-from-env-777"));
+        assert!(!debug.contains("am-pw-31337"), "{debug}");
+        assert_eq!(
+            n.alertmanager_password.as_ref().map(Secret::expose),
+            Some("am-pw-31337")
+        );
     }
 
     #[test]
