@@ -123,6 +123,47 @@ pub struct Config {
     pub http: HttpSettings,
     /// The lifecycle scheduler.
     pub scheduler: SchedulerSettings,
+    /// Receivers, routes and the delivery outbox.
+    pub notifications: NotificationSettings,
+}
+
+/// Notification receivers, the route tree and the outbox worker.
+#[derive(Clone, Debug)]
+pub struct NotificationSettings {
+    /// `[receivers.<name>]`, by name.
+    pub receivers: BTreeMap<String, crate::notify::outbox::Receiver>,
+    /// `[route]`, validated against the receivers; `None`: nothing is routed.
+    pub route: Option<crate::notify::route::Route>,
+    /// Delivery attempts before a delivery is `dead`. Default 8.
+    pub max_attempts: u32,
+    /// Delay before the second attempt; doubles, with jitter. Default 2s.
+    pub backoff: Duration,
+    /// Longest delay between attempts. Default 10m.
+    pub max_backoff: Duration,
+    /// How often the outbox is polled. Default 1s.
+    pub poll_interval: Duration,
+    /// How long a claimed delivery stays ours. Default 60s.
+    pub lease: Duration,
+    /// Basic-auth user Alertmanager's `http_config` sends to the webhook.
+    pub alertmanager_username: Option<String>,
+    /// Its password.
+    pub alertmanager_password: Option<Secret>,
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            receivers: BTreeMap::new(),
+            route: None,
+            max_attempts: 8,
+            backoff: Duration::from_secs(2),
+            max_backoff: Duration::from_secs(600),
+            poll_interval: Duration::from_secs(1),
+            lease: Duration::from_secs(60),
+            alertmanager_username: None,
+            alertmanager_password: None,
+        }
+    }
 }
 
 /// How to reach Prometheus (or Thanos, Mimir, Cortex).
@@ -250,6 +291,7 @@ impl Default for Config {
                 read_cache_ttl: Duration::from_millis(500),
             },
             scheduler: SchedulerSettings::default(),
+            notifications: NotificationSettings::default(),
         }
     }
 }
@@ -298,6 +340,54 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     scheduler: RawScheduler,
+    receivers: Option<BTreeMap<String, RawReceiver>>,
+    route: Option<crate::notify::route::RouteConfig>,
+    #[serde(default)]
+    notifications: RawNotifications,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNotifications {
+    max_attempts: Option<u64>,
+    backoff: Option<String>,
+    max_backoff: Option<String>,
+    poll_interval: Option<String>,
+    lease: Option<String>,
+    alertmanager_username: Option<String>,
+    alertmanager_password: Option<String>,
+    alertmanager_password_file: Option<PathBuf>,
+}
+
+/// `[receivers.<name>]`: the fields of every type; `finish` checks which
+/// belong to the given `type`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawReceiver {
+    #[serde(rename = "type")]
+    kind: String,
+    timeout: Option<String>,
+    // slack
+    api_url: Option<String>,
+    token: Option<String>,
+    token_file: Option<PathBuf>,
+    token_env: Option<String>,
+    channel: Option<String>,
+    // pagerduty
+    base_url: Option<String>,
+    routing_key: Option<String>,
+    routing_key_file: Option<PathBuf>,
+    routing_key_env: Option<String>,
+    // email
+    host: Option<String>,
+    port: Option<u16>,
+    security: Option<crate::notify::email::SmtpSecurity>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<PathBuf>,
+    password_env: Option<String>,
+    from: Option<String>,
+    to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,6 +474,14 @@ const KEYS: &[(&str, &str, Kind)] = &[
     ("scheduler", "webhook_timeout", Kind::Str),
     ("scheduler", "shutdown_grace", Kind::Str),
     ("scheduler", "default_observe_recovery", Kind::Str),
+    ("notifications", "max_attempts", Kind::Int),
+    ("notifications", "backoff", Kind::Str),
+    ("notifications", "max_backoff", Kind::Str),
+    ("notifications", "poll_interval", Kind::Str),
+    ("notifications", "lease", Kind::Str),
+    ("notifications", "alertmanager_username", Kind::Str),
+    ("notifications", "alertmanager_password", Kind::Str),
+    ("notifications", "alertmanager_password_file", Kind::Str),
 ];
 
 /// The environment variable of a key: `VERDICT_` + section + key, upper case.
@@ -401,7 +499,10 @@ pub fn env_names() -> Vec<String> {
 }
 
 fn is_secret_key(key: &str) -> bool {
-    matches!(key, "bearer_token" | "password" | "database_url")
+    matches!(
+        key,
+        "bearer_token" | "password" | "database_url" | "alertmanager_password"
+    )
 }
 
 /// Builds a layer from environment variables, typed per key.
@@ -515,6 +616,28 @@ impl RawConfig {
                 read_cache_ttl
             ]
         );
+        merge_opt!(self, other, [receivers, route]);
+        let (n, o) = (&mut self.notifications, other.notifications);
+        merge_opt!(
+            n,
+            o,
+            [
+                max_attempts,
+                backoff,
+                max_backoff,
+                poll_interval,
+                lease,
+                alertmanager_username
+            ]
+        );
+        if o.alertmanager_password.is_some() {
+            n.alertmanager_password = o.alertmanager_password;
+            n.alertmanager_password_file = None;
+        }
+        if o.alertmanager_password_file.is_some() {
+            n.alertmanager_password_file = o.alertmanager_password_file;
+            n.alertmanager_password = None;
+        }
         let (s, o) = (&mut self.scheduler, other.scheduler);
         merge_opt!(
             s,
@@ -558,7 +681,7 @@ pub fn load(
         database_url: overrides.database_url.map(|s| s.0),
         ..RawConfig::default()
     });
-    finish(raw)
+    finish(raw, env)
 }
 
 /// Loads with the process environment.
@@ -609,7 +732,7 @@ fn read_secret(key: &str, path: &Path) -> Result<Secret, ConfigError> {
     Ok(Secret::new(text.trim_end_matches(['\n', '\r']).to_owned()))
 }
 
-fn finish(raw: RawConfig) -> Result<Config, ConfigError> {
+fn finish(raw: RawConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
     let d = Config::default();
     let listen = match raw.listen {
         None => d.listen,
@@ -775,6 +898,13 @@ fn finish(raw: RawConfig) -> Result<Config, ConfigError> {
         });
     }
 
+    let notifications = notifications(
+        raw.notifications,
+        raw.receivers.unwrap_or_default(),
+        raw.route,
+        env,
+    )?;
+
     Ok(Config {
         listen,
         database_url,
@@ -783,6 +913,7 @@ fn finish(raw: RawConfig) -> Result<Config, ConfigError> {
         prometheus,
         http,
         scheduler,
+        notifications,
     })
 }
 
@@ -892,6 +1023,248 @@ pub fn describe(config: &Config) -> BTreeMap<String, serde_json::Value> {
         secs(s.default_observe_recovery),
     );
     out
+}
+
+/// One secret of a receiver: inline, from a file, or from a named
+/// environment variable (exactly one).
+fn receiver_secret(
+    key: &str,
+    inline: Option<String>,
+    file: Option<PathBuf>,
+    env_var: Option<String>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::notify::delivery::Secret>, ConfigError> {
+    let given = usize::from(inline.is_some())
+        + usize::from(file.is_some())
+        + usize::from(env_var.is_some());
+    if given > 1 {
+        return Err(ConfigError::Invalid {
+            key: key.to_owned(),
+            message: format!("give one of {key}, {key}_file or {key}_env"),
+        });
+    }
+    let value = match (inline, file, env_var) {
+        (Some(v), _, _) => v,
+        (_, Some(path), _) => read_secret(&format!("{key}_file"), &path)?.0,
+        (_, _, Some(name)) => env(&name).ok_or_else(|| ConfigError::Invalid {
+            key: format!("{key}_env"),
+            message: format!("the environment variable {name} is not set"),
+        })?,
+        (None, None, None) => return Ok(None),
+    };
+    Ok(Some(crate::notify::delivery::Secret::new(value)))
+}
+
+fn receiver(
+    name: &str,
+    r: RawReceiver,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<crate::notify::outbox::Receiver, ConfigError> {
+    use crate::notify::outbox::Receiver;
+    let key = |k: &str| format!("receivers.{name}.{k}");
+    let invalid = |k: &str, message: String| ConfigError::Invalid {
+        key: key(k),
+        message,
+    };
+    let timeout = positive(
+        &key("timeout"),
+        duration(&key("timeout"), r.timeout.clone(), Duration::from_secs(10))?,
+    )?;
+    // Fields that belong to another type are a mistake worth naming.
+    let slack_only = r.api_url.is_some()
+        || r.token.is_some()
+        || r.token_file.is_some()
+        || r.token_env.is_some()
+        || r.channel.is_some();
+    let pd_only = r.base_url.is_some()
+        || r.routing_key.is_some()
+        || r.routing_key_file.is_some()
+        || r.routing_key_env.is_some();
+    let email_only = r.host.is_some()
+        || r.port.is_some()
+        || r.security.is_some()
+        || r.username.is_some()
+        || r.password.is_some()
+        || r.password_file.is_some()
+        || r.password_env.is_some()
+        || r.from.is_some()
+        || r.to.is_some();
+    let foreign = match r.kind.as_str() {
+        "slack" => pd_only || email_only,
+        "pagerduty" => slack_only || email_only,
+        "email" => slack_only || pd_only,
+        other => {
+            return Err(invalid(
+                "type",
+                format!("unknown receiver type {other:?}; expected slack, email or pagerduty"),
+            ));
+        }
+    };
+    if foreign {
+        return Err(invalid(
+            "type",
+            format!("has fields that do not belong to a {} receiver", r.kind),
+        ));
+    }
+    match r.kind.as_str() {
+        "slack" => {
+            let token = receiver_secret(&key("token"), r.token, r.token_file, r.token_env, env)?
+                .ok_or_else(|| {
+                    invalid(
+                        "token",
+                        "a Slack receiver needs a bot token (token_file or token_env)".into(),
+                    )
+                })?;
+            let channel = r
+                .channel
+                .ok_or_else(|| invalid("channel", "a Slack receiver needs a channel".into()))?;
+            Ok(Receiver::Slack(crate::notify::slack::SlackReceiver {
+                name: name.to_owned(),
+                api_url: r
+                    .api_url
+                    .unwrap_or_else(|| crate::notify::slack::DEFAULT_API_URL.to_owned()),
+                token,
+                channel,
+                timeout,
+            }))
+        }
+        "pagerduty" => {
+            let routing_key = receiver_secret(
+                &key("routing_key"),
+                r.routing_key,
+                r.routing_key_file,
+                r.routing_key_env,
+                env,
+            )?
+            .ok_or_else(|| {
+                invalid(
+                    "routing_key",
+                    "a PagerDuty receiver needs a routing key (routing_key_file or routing_key_env)"
+                        .into(),
+                )
+            })?;
+            Ok(Receiver::PagerDuty(crate::notify::pagerduty::PagerDuty {
+                name: name.to_owned(),
+                base_url: r
+                    .base_url
+                    .unwrap_or_else(|| crate::notify::pagerduty::DEFAULT_BASE_URL.to_owned()),
+                routing_key,
+                timeout,
+            }))
+        }
+        _ => {
+            let password = receiver_secret(
+                &key("password"),
+                r.password,
+                r.password_file,
+                r.password_env,
+                env,
+            )?;
+            if password.is_some() && r.username.is_none() {
+                return Err(invalid("password", "a password needs a username".into()));
+            }
+            let host = r
+                .host
+                .ok_or_else(|| invalid("host", "an email receiver needs an SMTP host".into()))?;
+            let from = r
+                .from
+                .ok_or_else(|| invalid("from", "an email receiver needs a from address".into()))?;
+            let to = r.to.unwrap_or_default();
+            if to.is_empty() {
+                return Err(invalid(
+                    "to",
+                    "an email receiver needs at least one recipient".into(),
+                ));
+            }
+            let security = r.security.unwrap_or_default();
+            let port = r.port.unwrap_or(match security {
+                crate::notify::email::SmtpSecurity::Starttls => 587,
+                crate::notify::email::SmtpSecurity::Tls => 465,
+                crate::notify::email::SmtpSecurity::None => 25,
+            });
+            Ok(Receiver::Email(crate::notify::email::EmailReceiver {
+                name: name.to_owned(),
+                host,
+                port,
+                security,
+                username: r.username,
+                password,
+                from,
+                to,
+                timeout,
+            }))
+        }
+    }
+}
+
+fn notifications(
+    n: RawNotifications,
+    raw_receivers: BTreeMap<String, RawReceiver>,
+    route: Option<crate::notify::route::RouteConfig>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<NotificationSettings, ConfigError> {
+    let d = NotificationSettings::default();
+    let key = |k: &str| format!("notifications.{k}");
+    let mut receivers = BTreeMap::new();
+    for (name, r) in raw_receivers {
+        let built = receiver(&name, r, env)?;
+        receivers.insert(name, built);
+    }
+    let route = match route {
+        None => None,
+        Some(config) => {
+            let known: Vec<String> = receivers.keys().cloned().collect();
+            let built =
+                crate::notify::route::Route::build(&config, Some(&known)).map_err(|errors| {
+                    ConfigError::Invalid {
+                        key: "route".to_owned(),
+                        message: errors
+                            .iter()
+                            .map(|e| e.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    }
+                })?;
+            Some(built)
+        }
+    };
+    let alertmanager_password = match (n.alertmanager_password, n.alertmanager_password_file) {
+        (Some(p), _) => Some(Secret::new(p)),
+        (None, Some(path)) => Some(read_secret(&key("alertmanager_password_file"), &path)?),
+        (None, None) => None,
+    };
+    if alertmanager_password.is_some() != n.alertmanager_username.is_some() {
+        return Err(ConfigError::Invalid {
+            key: key("alertmanager_username"),
+            message: "give both alertmanager_username and alertmanager_password, or neither"
+                .to_owned(),
+        });
+    }
+    Ok(NotificationSettings {
+        receivers,
+        route,
+        max_attempts: count(
+            &key("max_attempts"),
+            n.max_attempts,
+            u64::from(d.max_attempts),
+        )?
+        .min(u64::from(u32::MAX)) as u32,
+        backoff: positive(
+            &key("backoff"),
+            duration(&key("backoff"), n.backoff, d.backoff)?,
+        )?,
+        max_backoff: positive(
+            &key("max_backoff"),
+            duration(&key("max_backoff"), n.max_backoff, d.max_backoff)?,
+        )?,
+        poll_interval: positive(
+            &key("poll_interval"),
+            duration(&key("poll_interval"), n.poll_interval, d.poll_interval)?,
+        )?,
+        lease: positive(&key("lease"), duration(&key("lease"), n.lease, d.lease)?)?,
+        alertmanager_username: n.alertmanager_username,
+        alertmanager_password,
+    })
 }
 
 #[cfg(test)]
@@ -1057,5 +1430,115 @@ guard_interval = "5s"
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
         assert!(names.contains(&"VERDICT_PROMETHEUS_BEARER_TOKEN_FILE".to_owned()));
+    }
+
+    #[test]
+    fn receivers_and_routes_load_with_secrets_from_files_and_env() {
+        use crate::notify::outbox::Receiver;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = write(dir.path(), "pd-key", "R0UTING-KEY-1234\n");
+        let file = write(
+            dir.path(),
+            "verdict.toml",
+            &format!(
+                r#"
+[receivers.pd]
+type = "pagerduty"
+routing_key_file = "{}"
+base_url = "http://127.0.0.1:9"
+
+[receivers.chat]
+type = "slack"
+token_env = "SLACK_BOT_TOKEN"
+channel = "C0SHOP"
+
+[receivers.mail]
+type = "email"
+host = "127.0.0.1"
+security = "none"
+from = "verdict@example.org"
+to = ["sre@example.org"]
+
+[route]
+receiver = "chat"
+[[route.routes]]
+receiver = "pd"
+matchers = ['verdict="fail"']
+during_experiment = "suppress"
+
+[notifications]
+max_attempts = 3
+"#,
+                key.display()
+            ),
+        );
+        let env = env_of(&[
+            ("SLACK_BOT_TOKEN", "xoxb-from-env-777"),
+            ("VERDICT_NOTIFICATIONS_ALERTMANAGER_USERNAME", "am"),
+            ("VERDICT_NOTIFICATIONS_ALERTMANAGER_PASSWORD", "am-pw-31337"),
+        ]);
+        let c = load(Some(&file), &env, Overrides::default()).expect("loads");
+        let n = &c.notifications;
+        assert_eq!(n.max_attempts, 3);
+        assert_eq!(n.alertmanager_username.as_deref(), Some("am"));
+        assert_eq!(n.receivers.len(), 3);
+        match &n.receivers["pd"] {
+            Receiver::PagerDuty(pd) => {
+                assert_eq!(pd.routing_key.expose(), "R0UTING-KEY-1234");
+                assert_eq!(pd.base_url, "http://127.0.0.1:9");
+            }
+            other => panic!("pd is {other:?}"),
+        }
+        match &n.receivers["chat"] {
+            Receiver::Slack(s) => assert_eq!(s.token.expose(), "xoxb-from-env-777"),
+            other => panic!("chat is {other:?}"),
+        }
+        match &n.receivers["mail"] {
+            Receiver::Email(m) => assert_eq!(m.port, 25),
+            other => panic!("mail is {other:?}"),
+        }
+        let route = n.route.as_ref().expect("a route");
+        assert_eq!(route.receivers(), vec!["chat".to_owned(), "pd".to_owned()]);
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("R0UTING-KEY-1234") && !debug.contains("xoxb-from-env-777"));
+        assert!(!debug.contains("am-pw-31337"), "{debug}");
+        assert_eq!(
+            n.alertmanager_password.as_ref().map(Secret::expose),
+            Some("am-pw-31337")
+        );
+    }
+
+    #[test]
+    fn invalid_receivers_and_routes_are_config_errors_naming_the_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            (
+                "[receivers.x]\ntype = \"sms\"\n",
+                "invalid receivers.x.type: unknown receiver type \"sms\"; expected slack, email or pagerduty",
+            ),
+            (
+                "[receivers.x]\ntype = \"slack\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.token: a Slack receiver needs a bot token (token_file or token_env)",
+            ),
+            (
+                "[receivers.x]\ntype = \"slack\"\ntoken_env = \"NOPE\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.token_env: the environment variable NOPE is not set",
+            ),
+            (
+                "[receivers.x]\ntype = \"pagerduty\"\nrouting_key = \"k\"\nchannel = \"C1\"\n",
+                "invalid receivers.x.type: has fields that do not belong to a pagerduty receiver",
+            ),
+            (
+                "[receivers.x]\ntype = \"pagerduty\"\nrouting_key = \"k\"\n[route]\nreceiver = \"y\"\n",
+                "invalid route: route: unknown receiver \"y\"",
+            ),
+        ];
+        for (i, (text, expected)) in cases.iter().enumerate() {
+            let file = write(dir.path(), &format!("c{i}.toml"), text);
+            let err = load(Some(&file), &env_of(&[]), Overrides::default())
+                .expect_err(text)
+                .to_string();
+            assert!(err.starts_with(expected), "{text}: {err}");
+        }
     }
 }

@@ -19,8 +19,10 @@
 //! | `POST /api/v1/experiments[/{id}/start|end|abort]` | operator |
 //! | `/api/v1/tokens[/{id}]`, `GET /api/v1/config` | admin |
 
+pub mod alerts;
 pub mod auth;
 pub mod cache;
+pub mod deliveries;
 pub mod error;
 pub mod experiments;
 pub mod extract;
@@ -144,6 +146,15 @@ pub fn router(state: AppState) -> Router {
             get(tokens::list_tokens).post(tokens::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(tokens::revoke_token))
+        .route("/api/v1/deliveries", get(deliveries::list_deliveries))
+        .route(
+            "/api/v1/deliveries/{id}/retry",
+            post(deliveries::retry_delivery),
+        )
+        .route(
+            "/api/v1/alerts/alertmanager",
+            post(alerts::receive_alertmanager).layer(DefaultBodyLimit::max(alerts::BODY_LIMIT + 1)),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(state.config.http.body_limit))

@@ -42,18 +42,24 @@ use crate::store::{FaultType, Link, Role, SloSelector, Status, VerdictOutcome, W
         super::system::list_slos,
         super::system::get_config,
         super::system::openapi,
+        super::deliveries::list_deliveries,
+        super::deliveries::retry_delivery,
+        super::alerts::receive_alertmanager,
     ),
     components(schemas(
         Problem, CreateExperiment, Experiment, ExperimentPage, Target, SloSelection, SloSelector,
         Link, TransitionAt, AbortRequest, WebhookStatus, Status, FaultType, VerdictOutcome,
         WebhookState, Role, CreateToken, CreatedToken, TokenInfo, Health, SloInfo,
         ReportFormat,
+        crate::store::DeliveryRow, super::alerts::AlertmanagerPayload,
+        super::alerts::AlertmanagerAlert, super::alerts::AlertsReceived,
     )),
     modifiers(&BearerAuth),
     tags(
         (name = "experiments", description = "Chaos experiments and their verdicts"),
         (name = "tokens", description = "API tokens (admin)"),
         (name = "system", description = "Health, metrics, configuration"),
+        (name = "notifications", description = "The delivery outbox and the Alertmanager webhook"),
     )
 )]
 pub struct ApiDoc;

@@ -126,10 +126,14 @@ pub async fn metrics(
                 return Ok(text_response(text));
             }
         };
-    let text = state.metrics.render(&DbGauges {
+    let mut text = state.metrics.render(&DbGauges {
         queue_depth,
         running,
     });
+    match state.store.count_deliveries().await {
+        Ok(counts) => text.push_str(&crate::notify::outbox::render_delivery_gauges(&counts)),
+        Err(e) => tracing::warn!(error = %e, "metrics: counting deliveries failed"),
+    }
     Ok(text_response(text))
 }
 

@@ -212,6 +212,7 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     api: JoinHandle<std::io::Result<()>>,
     scheduler: Option<JoinHandle<()>>,
+    outbox: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -221,6 +222,9 @@ impl RunningServer {
         let _ = self.shutdown.send(true);
         if let Some(s) = self.scheduler {
             let _ = s.await;
+        }
+        if let Some(o) = self.outbox {
+            let _ = o.await;
         }
         let result = match self.api.await {
             Ok(r) => r.map_err(ServeError::Serve),
@@ -236,6 +240,9 @@ impl RunningServer {
         self.api.abort();
         if let Some(s) = self.scheduler {
             s.abort();
+        }
+        if let Some(o) = self.outbox {
+            o.abort();
         }
     }
 }
@@ -289,6 +296,18 @@ where
         (None, None)
     };
 
+    let outbox = if config.notifications.route.is_some() {
+        let owner = format!("outbox-{}", uuid::Uuid::now_v7());
+        let o = crate::notify::outbox::Outbox::new(
+            store.clone(),
+            Arc::new(config.notifications.clone()),
+            owner,
+        );
+        Some(tokio::spawn(o.run(shutdown_rx.clone())))
+    } else {
+        None
+    };
+
     let mut rx = shutdown_rx;
     let api = tokio::spawn(api::serve(listener, state.clone(), async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -307,5 +326,6 @@ where
         shutdown: shutdown_tx,
         api,
         scheduler,
+        outbox,
     })
 }

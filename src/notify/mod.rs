@@ -3,6 +3,7 @@
 
 pub mod delivery;
 pub mod email;
+pub mod outbox;
 pub mod pagerduty;
 pub mod route;
 pub mod slack;

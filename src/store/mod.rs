@@ -143,13 +143,26 @@ pub fn migrator(backend: Backend) -> Migrator {
         Backend::Sqlite => include_str!("../../migrations/sqlite/0001_experiments.sql"),
         Backend::Postgres => include_str!("../../migrations/postgres/0001_experiments.sql"),
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        "experiments".into(),
-        MigrationType::Simple,
-        sql.into_sql_str(),
-        false,
-    )])
+    let notifications = match backend {
+        Backend::Sqlite => include_str!("../../migrations/sqlite/0002_notifications.sql"),
+        Backend::Postgres => include_str!("../../migrations/postgres/0002_notifications.sql"),
+    };
+    Migrator::with_migrations(vec![
+        Migration::new(
+            1,
+            "experiments".into(),
+            MigrationType::Simple,
+            sql.into_sql_str(),
+            false,
+        ),
+        Migration::new(
+            2,
+            "notifications".into(),
+            MigrationType::Simple,
+            notifications.into_sql_str(),
+            false,
+        ),
+    ])
 }
 
 const GET_EXPERIMENT: &str = "SELECT e.*, v.outcome AS verdict_outcome FROM experiments e \
@@ -688,3 +701,6 @@ impl Store {
         .map_err(q("revoking a token")))
     }
 }
+
+mod notify;
+pub use notify::{ActiveExperiment, AlertRow, DeliveryRow, NewAlert, NewDelivery};

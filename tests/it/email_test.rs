@@ -9,15 +9,15 @@ use verdict::notify::delivery::Secret;
 use verdict::notify::email::{EmailMessage, EmailReceiver, InlineImage, SmtpSecurity, message_id};
 
 /// An aiosmtpd process writing every message it accepts into a maildir.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     maildir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
-    fn start() -> SmtpServer {
+    pub(crate) fn start() -> SmtpServer {
         let has = Command::new("python3")
             .args(["-c", "import aiosmtpd"])
             .status()
@@ -69,7 +69,7 @@ impl SmtpServer {
             .collect()
     }
 
-    fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
+    pub(crate) fn wait_for(&self, n: usize) -> Vec<Vec<u8>> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let m = self.messages();

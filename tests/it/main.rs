@@ -9,6 +9,8 @@ mod generate_test;
 mod harness;
 mod harness_test;
 mod live;
+mod notify_outbox_test;
+mod notify_webhook_test;
 mod pages_test;
 mod report_api_test;
 mod report_test;

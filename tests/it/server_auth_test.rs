@@ -46,7 +46,7 @@ async fn every_route_but_health_and_metrics_needs_a_token(backend: Backend) {
     let doc = app.get("/api/v1/openapi.json").await;
     assert_eq!(doc.status, 200);
     let ops = operations(&doc.json);
-    assert_eq!(ops.len(), 18, "{ops:?}");
+    assert_eq!(ops.len(), 21, "{ops:?}");
     let open: BTreeSet<&str> = ["/healthz", "/readyz", "/metrics"].into();
     let nil = uuid::Uuid::nil().to_string();
     for (method, path) in &ops {
@@ -477,7 +477,7 @@ async fn the_openapi_document_lists_exactly_the_routes_of_the_router() {
             "page {page} is routed"
         );
     }
-    assert_eq!(routed.len(), 18, "{routed:?}");
+    assert_eq!(routed.len(), 21, "{routed:?}");
     assert_eq!(documented, routed);
     // Every documented operation says how it is secured.
     for (path, item) in doc["paths"].as_object().expect("paths") {
