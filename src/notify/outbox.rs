@@ -18,11 +18,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use super::delivery::DeliveryError;
-use super::email::{EmailMessage, EmailReceiver, message_id};
+use super::email::{EmailMessage, EmailReceiver, InlineImage, message_id};
 use super::pagerduty::{EventAction, PagerDuty, PdEvent, PdPayload, Severity, dedup_key};
 use super::route::{DuringExperiment, LabelSet};
 use super::slack::{SlackMessage, SlackReceiver};
 use crate::config::NotificationSettings;
+use crate::report::email::render_email;
+use crate::report::slack::render_slack;
+use crate::report::templates::Templates;
+use crate::report::{ExperimentInfo, Report, ReportExtras};
 use crate::store::{DeliveryRow, EventRow, NewDelivery, Store, StoreError, utc_now};
 
 /// A configured receiver.
@@ -256,13 +260,73 @@ impl Outbox {
     ) -> Result<(), DeliveryError> {
         let verdict = self.verdict_json(event).await;
         let message = Message::of(event, row.context.as_deref(), verdict.as_ref());
+        // A completed experiment's stored verdict is a full report: Slack and
+        // email then carry the report templates (key numbers, charts).
+        let report = verdict
+            .as_ref()
+            .and_then(|(body, _)| serde_json::from_value::<Report>(body.clone()).ok());
+        let extras = ReportExtras {
+            experiment: Some(ExperimentInfo {
+                id: event.experiment_id.map(|id| id.to_string()),
+                name: message
+                    .labels
+                    .get("experiment")
+                    .cloned()
+                    .unwrap_or_default(),
+                kind: message.labels.get("type").cloned(),
+                target: message.labels.get("service").cloned(),
+                description: None,
+                links: Vec::new(),
+            }),
+            ..ReportExtras::default()
+        };
+        let templates = Templates::embedded().map_err(|e| DeliveryError::Permanent {
+            receiver: row.receiver.clone(),
+            reason: format!("built-in templates: {e}"),
+        })?;
+        let render_failed = |e: crate::report::ReportError| DeliveryError::Permanent {
+            receiver: row.receiver.clone(),
+            reason: format!("rendering the report: {e}"),
+        };
         match receiver {
-            Receiver::Slack(slack) => slack.send(&message.slack()).await,
-            Receiver::Email(email) => {
-                email
-                    .send(&message.email(&event.id.to_string(), &email.name))
-                    .await
-            }
+            Receiver::Slack(slack) => match &report {
+                Some(report) => {
+                    let value = render_slack(report, &extras, templates).map_err(render_failed)?;
+                    let msg = SlackMessage {
+                        text: value["text"].as_str().unwrap_or(&message.title).to_owned(),
+                        blocks: value["blocks"].clone(),
+                    };
+                    slack.send(&msg).await
+                }
+                None => slack.send(&message.slack()).await,
+            },
+            Receiver::Email(email) => match &report {
+                Some(report) => {
+                    let rendered =
+                        render_email(report, &extras, templates).map_err(render_failed)?;
+                    let msg = EmailMessage {
+                        subject: rendered.subject,
+                        text: rendered.text,
+                        html: rendered.html,
+                        inline_images: rendered
+                            .images
+                            .into_iter()
+                            .map(|i| InlineImage {
+                                content_id: i.content_id,
+                                content_type: i.content_type.to_owned(),
+                                bytes: i.data,
+                            })
+                            .collect(),
+                        message_id: message_id(&format!("evt-{}", event.id), &email.name),
+                    };
+                    email.send(&msg).await
+                }
+                None => {
+                    email
+                        .send(&message.email(&event.id.to_string(), &email.name))
+                        .await
+                }
+            },
             Receiver::PagerDuty(pd) => {
                 for e in message.pagerduty() {
                     pd.send(&self.http, &e).await?;
