@@ -213,6 +213,15 @@ impl Metrics {
         );
     }
 
+    /// A notification delivery attempt ended with `result`: `delivered`,
+    /// `failed` (will be retried) or `dead`.
+    pub fn delivery_attempt(&self, result: &'static str) {
+        self.count(
+            "verdict_delivery_attempts_total",
+            vec![Label::from_static_parts("result", result)],
+        );
+    }
+
     /// The scheduler hit a database error while doing `during`.
     pub fn scheduler_error(&self, during: &'static str) {
         self.count(

@@ -286,7 +286,7 @@ where
             store.clone(),
             evaluator,
             config.scheduler.clone(),
-            metrics,
+            metrics.clone(),
             wake,
         )?;
         let owner = s.owner().to_owned();
@@ -302,7 +302,8 @@ where
             store.clone(),
             Arc::new(config.notifications.clone()),
             owner,
-        );
+        )
+        .with_metrics(metrics.clone());
         Some(tokio::spawn(o.run(shutdown_rx.clone())))
     } else {
         None

@@ -52,6 +52,7 @@ pub struct Outbox {
     settings: Arc<NotificationSettings>,
     owner: String,
     http: reqwest::Client,
+    metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// The labels an event is routed by, and the experiment that explains an
@@ -164,6 +165,20 @@ impl Outbox {
             settings,
             owner,
             http: reqwest::Client::new(),
+            metrics: None,
+        }
+    }
+
+    /// Counts delivery attempts in the server's metrics
+    /// (`verdict_delivery_attempts_total{result}`).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Outbox {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    fn count(&self, result: &'static str) {
+        if let Some(m) = &self.metrics {
+            m.delivery_attempt(result);
         }
     }
 
@@ -227,6 +242,7 @@ impl Outbox {
                 self.store
                     .delivery_delivered(row.id, &self.owner, attempts, utc_now())
                     .await?;
+                self.count("delivered");
                 tracing::info!(delivery = row.id, receiver = %row.receiver, attempts, "delivered");
             }
             Err(e) => {
@@ -246,6 +262,7 @@ impl Outbox {
                 self.store
                     .delivery_failed(row.id, &self.owner, attempts, &reason, next)
                     .await?;
+                self.count(if dead { "dead" } else { "failed" });
                 tracing::warn!(delivery = row.id, receiver = %row.receiver, attempts, dead, error = %reason, "delivery failed");
             }
         }

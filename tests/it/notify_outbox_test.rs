@@ -557,6 +557,10 @@ async fn retry_after_is_honoured_and_a_400_is_dead_at_once_until_retried(backend
         "verdict_deliveries{state=\"pending\"} 0",
         "verdict_deliveries{state=\"delivered\"} 2",
         "verdict_deliveries{state=\"dead\"} 0",
+        // attempts: the 429 (failed, retried), two successes, the 400 (dead)
+        "verdict_delivery_attempts_total{result=\"failed\"} 1",
+        "verdict_delivery_attempts_total{result=\"delivered\"} 2",
+        "verdict_delivery_attempts_total{result=\"dead\"} 1",
     ] {
         assert!(
             metrics.lines().any(|l| l == line),
