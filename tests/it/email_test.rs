@@ -126,7 +126,7 @@ fn png_bytes() -> Vec<u8> {
     chart.render_png((300, 120)).expect("chart")
 }
 
-fn part_by_type<'a>(
+pub(crate) fn part_by_type<'a>(
     part: &'a mailparse::ParsedMail<'a>,
     mime: &str,
 ) -> Option<&'a mailparse::ParsedMail<'a>> {

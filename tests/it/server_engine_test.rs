@@ -273,3 +273,82 @@ async fn a_completed_experiment_posts_the_rendered_report_to_slack() {
     assert!(text.contains("checkout-availability"), "{text}");
     app.stop().await;
 }
+
+/// The same experiment by email: the report template's subject with the
+/// verdict, a text and an HTML part, and the charts inline by Content-ID.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_experiment_emails_the_report_with_its_charts_inline() {
+    use crate::email_test::{SmtpServer, part_by_type};
+    use crate::notify_outbox_test::notify_config;
+    let prom = PromServer::start(&scenario()).await.expect("prometheus");
+    let db = TestDb::create(Backend::Sqlite).await;
+    let smtp = SmtpServer::start();
+    let receivers = std::collections::BTreeMap::from([(
+        "mail".to_owned(),
+        verdict::notify::outbox::Receiver::Email(verdict::notify::email::EmailReceiver {
+            name: "mail".into(),
+            host: "127.0.0.1".into(),
+            port: smtp.port,
+            security: verdict::notify::email::SmtpSecurity::None,
+            username: None,
+            password: None,
+            from: "verdict <verdict@example.org>".into(),
+            to: vec!["sre@example.org".into()],
+            timeout: Duration::from_secs(5),
+        }),
+    )]);
+    let app = crate::support::app::spawn_app_with(&db, prom.base_url(), engine, |c| {
+        notify_config(c, receivers, "receiver = \"mail\"\n")
+    })
+    .await;
+    let created = app
+        .create(&json!({
+            "name": "kill one checkout pod",
+            "target": {"service": "checkout"},
+            "type": "pod-kill",
+            "baseline": "10m",
+            "observe_recovery": "5m",
+            "fault_start": rfc3339(FS),
+            "fault_end": rfc3339(FE),
+        }))
+        .await;
+    let id = id_of(&created).to_string();
+    app.wait_for_status(&id, "completed").await;
+    let received = smtp.wait_for(1);
+    assert_eq!(received.len(), 1, "one email");
+    let mail = mailparse::parse_mail(&received[0]).expect("MIME");
+    let subject = mail
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case("Subject"))
+        .map(|h| h.get_value())
+        .unwrap_or_default();
+    assert!(
+        subject.to_lowercase().contains("pass"),
+        "verdict in the subject: {subject}"
+    );
+    let text = part_by_type(&mail, "text/plain")
+        .expect("text part")
+        .get_body()
+        .unwrap();
+    assert!(text.contains("checkout-availability"), "{text}");
+    let html = part_by_type(&mail, "text/html")
+        .expect("html part")
+        .get_body()
+        .unwrap();
+    let image = part_by_type(&mail, "image/png").expect("an inline chart");
+    let cid = image
+        .headers
+        .iter()
+        .find(|h| h.get_key().eq_ignore_ascii_case("Content-ID"))
+        .map(|h| h.get_value())
+        .unwrap_or_default();
+    let cid = cid.trim_matches(|c| c == '<' || c == '>');
+    assert!(
+        html.contains(&format!("cid:{cid}")),
+        "the HTML shows the chart {cid}"
+    );
+    let png = image.get_body_raw().unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG");
+    app.stop().await;
+}
