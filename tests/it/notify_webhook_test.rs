@@ -396,6 +396,10 @@ async fn secrets_never_appear_in_logs_api_answers_or_stored_rows() {
         .with_ansi(false)
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Other tests of this binary hit the same log call sites on other
+    // threads, where no subscriber listens; make sure no call site keeps a
+    // "nobody listens" interest cached from before this subscriber existed.
+    tracing::callsite::rebuild_interest_cache();
 
     let db = TestDb::create(Backend::Sqlite).await;
     let mock = MockServer::start().await;
