@@ -194,6 +194,25 @@ async fn a_real_guardrail_breach_aborts_the_running_experiment(backend: Backend)
     );
 }
 
+/// Records the scenario's fault after the fact and waits until the server
+/// has evaluated it; returns the experiment id.
+async fn complete_after_the_fact(app: &crate::support::app::TestApp) -> String {
+    let created = app
+        .create(&json!({
+            "name": "kill one checkout pod",
+            "target": {"service": "checkout"},
+            "type": "pod-kill",
+            "baseline": "10m",
+            "observe_recovery": "5m",
+            "fault_start": rfc3339(FS),
+            "fault_end": rfc3339(FE),
+        }))
+        .await;
+    let id = id_of(&created).to_string();
+    app.wait_for_status(&id, "completed").await;
+    id
+}
+
 /// A completed experiment of the real engine reaches Slack as the report
 /// template's Block Kit message (verdict, key numbers), not a bare title.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -227,19 +246,7 @@ async fn a_completed_experiment_posts_the_rendered_report_to_slack() {
         notify_config(c, receivers, "receiver = \"chat\"\n")
     })
     .await;
-    let created = app
-        .create(&json!({
-            "name": "kill one checkout pod",
-            "target": {"service": "checkout"},
-            "type": "pod-kill",
-            "baseline": "10m",
-            "observe_recovery": "5m",
-            "fault_start": rfc3339(FS),
-            "fault_end": rfc3339(FE),
-        }))
-        .await;
-    let id = id_of(&created).to_string();
-    app.wait_for_status(&id, "completed").await;
+    let id = complete_after_the_fact(&app).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while chat.bodies().is_empty() {
         assert!(std::time::Instant::now() < deadline, "no Slack message");
@@ -301,19 +308,7 @@ async fn a_completed_experiment_emails_the_report_with_its_charts_inline() {
         notify_config(c, receivers, "receiver = \"mail\"\n")
     })
     .await;
-    let created = app
-        .create(&json!({
-            "name": "kill one checkout pod",
-            "target": {"service": "checkout"},
-            "type": "pod-kill",
-            "baseline": "10m",
-            "observe_recovery": "5m",
-            "fault_start": rfc3339(FS),
-            "fault_end": rfc3339(FE),
-        }))
-        .await;
-    let id = id_of(&created).to_string();
-    app.wait_for_status(&id, "completed").await;
+    complete_after_the_fact(&app).await;
     let received = smtp.wait_for(1);
     assert_eq!(received.len(), 1, "one email");
     let mail = mailparse::parse_mail(&received[0]).expect("MIME");
