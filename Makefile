@@ -9,10 +9,13 @@ export CARGO_TERM_COLOR ?= never
 CARGO ?= cargo
 VERDICT = $(CARGO_TARGET_DIR)/debug/verdict
 
+DEMO_ARGS ?=
+
 .PHONY: help deps build lint test demo bench check-slos
 
 help:
-	@echo "make demo   - run verdict on the example SLOs (installs Prometheus if missing)"
+	@echo "make demo   - the whole story in ~3 minutes: demo shop, Prometheus, Alertmanager, verdict, a chaos experiment"
+	@echo "             (installs Prometheus and Alertmanager if missing; DEMO_ARGS=\"--scenario no-recovery\" for others)"
 	@echo "make test   - install what is missing, lint, and run the whole test suite"
 	@echo "make bench  - run the benchmarks (release build)"
 
@@ -35,7 +38,7 @@ test: deps lint
 	$(CARGO) test --locked --all-targets
 
 demo: deps build
-	@scripts/demo.sh "$(VERDICT)"
+	$(VERDICT) demo $(DEMO_ARGS)
 
 bench:
 	$(CARGO) bench --locked --bench spec_load -- --warm-up-time 1 --measurement-time 3

@@ -7,6 +7,7 @@ pub mod api;
 pub mod chart;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod eval;
 pub mod experiment;
 pub mod generate;

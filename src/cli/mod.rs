@@ -2,6 +2,7 @@
 //! live in the library modules; this only wires them to a terminal.
 
 pub mod check;
+pub mod demo;
 pub mod evaluate;
 pub mod generate;
 pub mod report;
@@ -78,6 +79,14 @@ pub enum Command {
     /// with a viewer token from --token, --token-file or VERDICT_TOKEN. Exit
     /// code 0 pass (or warn), 1 fail, 3 inconclusive, 2 usage or HTTP error.
     Report(Box<report::ReportArgs>),
+    /// Run the whole story on this machine: a demo shop, Prometheus, Alertmanager, verdict, a chaos experiment.
+    ///
+    /// Starts a shop of three services (two pods each, balancers, steady
+    /// load), a real Prometheus with the rules generated from slos/, a real
+    /// Alertmanager and verdict's server; registers an experiment through the
+    /// API, injects a fault, prints progress and the verdict, and writes the
+    /// reports to ./verdict-demo/. About three minutes (`--quick`: 1.5).
+    Demo(Box<demo::DemoArgs>),
     /// Run the HTTP API and the experiment scheduler (SQLite by default, Postgres for several replicas).
     Serve(serve::ServeArgs),
     /// Create, list and revoke API tokens (stored hashed).
@@ -93,6 +102,7 @@ pub fn default_slos_dir() -> PathBuf {
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Generate(args) => generate::run(&args),
         Command::Routes(args) => routes::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),

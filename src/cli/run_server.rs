@@ -16,14 +16,16 @@ use crate::eval::Outcome;
 use crate::experiment::chaos::ChaosProcess;
 use crate::spec::PromDuration;
 
-struct Api {
-    base: String,
-    token: String,
-    http: reqwest::Client,
+/// A small client of verdict's API (also used by `verdict demo`): JSON in
+/// and out, problem+json `detail` as the error.
+pub(crate) struct Api {
+    pub(crate) base: String,
+    pub(crate) token: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Api {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
