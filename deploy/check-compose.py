@@ -11,6 +11,7 @@ Usage: check-compose.py COMPOSE_FILE [--layout SERVICE DIR]...
 - verdict's configuration file (VERDICT_CONFIG) and its `slos` paths are
   mounted into the verdict service.
 - Prometheus scrapes and alerts only hosts that are compose services.
+- Grafana's dashboard providers read directories mounted from the repository.
 - `--layout SERVICE DIR` copies SERVICE's bind mounts into DIR at their
   container paths, so `promtool check config DIR/etc/prometheus/prometheus.yml`
   resolves relative rule paths exactly as Prometheus in the container does.
@@ -195,6 +196,29 @@ def main():
                     h = t.rsplit(":", 1)[0]
                     if h != "localhost" and h not in services:
                         err(f"{target}: {job}", f"target {t}: {h!r} is not a compose service")
+
+    # Grafana: the dashboard providers read directories that are mounted.
+    gf = services.get("grafana")
+    if gf is not None:
+        # Bind mounts only: the grafana-data volume under /var/lib/grafana
+        # would hide a missing dashboards mount.
+        targets = [t for _, t in bind_mounts(gf, base)]
+        providers = 0
+        for host, target in bind_mounts(gf, base):
+            if not target.startswith("/etc/grafana/provisioning/dashboards") or not os.path.isdir(host):
+                continue
+            for name in sorted(os.listdir(host)):
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                with open(os.path.join(host, name), encoding="utf-8") as f:
+                    prov = yaml.safe_load(f) or {}
+                for p in prov.get("providers") or []:
+                    providers += 1
+                    path = (p.get("options") or {}).get("path", "")
+                    if not covered(path, targets):
+                        err("services.grafana", f"dashboard provider {p.get('name')!r} reads {path}, which is not mounted from the repository")
+        if providers == 0:
+            err("services.grafana", "no dashboard provider is mounted at /etc/grafana/provisioning/dashboards")
 
     for service, out in args.layout:
         svc = services.get(service)

@@ -150,11 +150,18 @@ fn validation_reports_a_hand_edited_alertmanager_config_and_lost_prometheus_rule
         "  - rules/*.rules.yml",
         "  - rule/*.rules.yml",
     );
-    // A secret the Alertmanager config names but the service does not get.
+    // A secret the Alertmanager config names but the service does not get,
+    // and dashboards mounted where Grafana's provider does not look.
+    let compose_file = tmp.path().join("deploy/docker-compose.yml");
     edit(
-        &tmp.path().join("deploy/docker-compose.yml"),
+        &compose_file,
         "    secrets:\n      - pagerduty_routing_key\n      - slack_webhook_url\n",
         "    secrets:\n      - pagerduty_routing_key\n",
+    );
+    edit(
+        &compose_file,
+        ":/var/lib/grafana/dashboards/verdict:ro",
+        ":/var/lib/grafana/dashboards/slo:ro",
     );
 
     let (code, out) = validate(tmp.path());
@@ -165,6 +172,7 @@ fn validation_reports_a_hand_edited_alertmanager_config_and_lost_prometheus_rule
         "group_wiat",
         "FAIL: deploy/compose/prometheus.yml loads 0 rule files, rules/ has 3:",
         "services.alertmanager: api_url_file /run/secrets/slack_webhook_url is neither a mount nor a secret of the service",
+        "services.grafana: dashboard provider 'verdict' reads /var/lib/grafana/dashboards/verdict, which is not mounted from the repository",
         "validate: 4 check(s) failed",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
