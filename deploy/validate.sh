@@ -47,10 +47,14 @@ tool() { command -v "$1" 2>/dev/null || { [ -x "/usr/bin/$1" ] && echo "/usr/bin
 promtool="$(tool promtool)" || missing "promtool not found: run scripts/install-deps.sh (apt-get install prometheus)"
 amtool="$(tool amtool)" || missing "amtool not found: run scripts/install-deps.sh (apt-get install prometheus-alertmanager)"
 python3="$(tool python3)" || missing "python3 not found: apt-get install python3 python3-pip"
+# Parallel runs (the tests start several) install one at a time.
 pip_install() {
-  echo "validate: installing $* with pip"
-  "$python3" -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
-    || "$python3" -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+  (
+    command -v flock >/dev/null 2>&1 && flock 9
+    echo "validate: installing $* with pip"
+    "$python3" -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+      || "$python3" -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+  ) 9>"${TMPDIR:-/tmp}/verdict-validate-pip.lock"
 }
 # kubernetes-validate brings PyYAML and jsonschema along.
 if ! "$python3" -c 'import kubernetes_validate, yaml' 2>/dev/null; then
