@@ -3,6 +3,7 @@
 
 mod alertmanager_test;
 mod dashboards_test;
+mod deploy;
 mod email_test;
 mod evaluate_test;
 mod generate_test;
