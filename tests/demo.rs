@@ -63,37 +63,47 @@ fn start(dir: &Path, scenario: &str) -> Run {
     }
 }
 
-/// Waits for the run (bounded), checking meanwhile that its Prometheus and
-/// Alertmanager did run under its work directory; returns the exit code.
-fn finish(run: &mut Run, limit: Duration) -> i32 {
-    let needle = run.work.to_string_lossy().into_owned();
+/// Waits for every run (bounded), checking meanwhile that each one's
+/// Prometheus and Alertmanager did run under its work directory; returns
+/// the exit codes in order.
+fn finish_all(runs: &mut [&mut Run], limit: Duration) -> Vec<i32> {
     let deadline = Instant::now() + limit;
-    let mut seen = std::collections::BTreeSet::new();
-    loop {
-        for (_, cmd) in processes_mentioning(&needle) {
-            if cmd.contains("prometheus-alertmanager") || cmd.contains("/alertmanager") {
-                seen.insert("alertmanager");
-            } else if cmd.contains("prometheus") {
-                seen.insert("prometheus");
+    let mut seen = vec![std::collections::BTreeSet::new(); runs.len()];
+    let mut codes: Vec<Option<i32>> = vec![None; runs.len()];
+    while codes.iter().any(Option::is_none) {
+        for (i, run) in runs.iter_mut().enumerate() {
+            if codes[i].is_some() {
+                continue;
+            }
+            for (_, cmd) in processes_mentioning(&run.work.to_string_lossy()) {
+                if cmd.contains("alertmanager") {
+                    seen[i].insert("alertmanager");
+                } else if cmd.contains("prometheus") {
+                    seen[i].insert("prometheus");
+                }
+            }
+            if let Some(status) = run.child.try_wait().expect("wait for the demo") {
+                assert_eq!(
+                    seen[i].iter().copied().collect::<Vec<_>>(),
+                    ["alertmanager", "prometheus"],
+                    "{}: the demo's children were not seen running; the leftover check would prove nothing",
+                    run.dir.display()
+                );
+                codes[i] = Some(status.code().expect("exit code"));
             }
         }
-        if let Some(status) = run.child.try_wait().expect("wait for the demo") {
-            assert_eq!(
-                seen.into_iter().collect::<Vec<_>>(),
-                ["alertmanager", "prometheus"],
-                "the demo's children were not seen running; the leftover check would prove nothing"
-            );
-            return status.code().expect("exit code");
-        }
         if Instant::now() > deadline {
-            let _ = run.child.kill();
+            for run in runs.iter_mut() {
+                let _ = run.child.kill();
+            }
             panic!(
                 "verdict demo did not finish within {limit:?}; stdout:\n{}",
-                read(&run.dir.join("stdout.txt"))
+                read(&runs[0].dir.join("stdout.txt"))
             );
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    codes.into_iter().flatten().collect()
 }
 
 fn read(path: &Path) -> String {
@@ -156,9 +166,8 @@ fn the_demo_scenarios_end_in_the_verdicts_they_are_built_for_and_leave_nothing_r
     // Both scenarios at once: they share nothing but the machine.
     let mut default = start(&default_dir, "kill-and-latency");
     let mut broken = start(&broken_dir, "no-recovery");
-    let limit = Duration::from_secs(300);
-    let default_code = finish(&mut default, limit);
-    let broken_code = finish(&mut broken, limit);
+    let codes = finish_all(&mut [&mut default, &mut broken], Duration::from_secs(300));
+    let (default_code, broken_code) = (codes[0], codes[1]);
     let default_out = read(&default_dir.join("stdout.txt"));
     let broken_out = read(&broken_dir.join("stdout.txt"));
 
@@ -172,6 +181,19 @@ fn the_demo_scenarios_end_in_the_verdicts_they_are_built_for_and_leave_nothing_r
     assert!(default_out.contains("verdict: WARN"), "{default_out}");
     assert!(
         default_out.contains("killed pod order-1 (restarts in 8s)"),
+        "{default_out}"
+    );
+    assert!(
+        default_out.contains("pod order-1 restarted and is serving again (restarts: 1)"),
+        "{default_out}"
+    );
+    // The slow inventory burns its latency budget fast enough for the
+    // generated ticket alert: Prometheus → Alertmanager → verdict's webhook,
+    // which ties it to the running experiment.
+    assert!(
+        default_out.lines().any(|l| l
+            .contains("InventoryHighLatency severity=ticket firing since")
+            && l.ends_with("matched to this experiment")),
         "{default_out}"
     );
     let report = assert_reports(&default_dir.join("verdict-demo"), "warn");

@@ -144,14 +144,16 @@ pub async fn receive_alertmanager(
     }))
 }
 
-/// The experiment whose target the alert's labels name: `service` equal to
-/// its service, or `namespace` equal to its namespace.
+/// The experiment whose target the alert's labels name: `service` (or
+/// `sloth_service`, which every generated SLO alert carries) equal to its
+/// service, or `namespace` equal to its namespace.
 pub fn explaining_experiment<'a>(
     labels: &BTreeMap<String, String>,
     active: &'a [ActiveExperiment],
 ) -> Option<&'a ActiveExperiment> {
     active.iter().find(|e| {
         labels.get("service") == Some(&e.service)
+            || labels.get("sloth_service") == Some(&e.service)
             || (e.namespace.is_some() && labels.get("namespace") == e.namespace.as_ref())
     })
 }
@@ -302,6 +304,12 @@ mod tests {
                 .map(|e| e.name.as_str()),
             Some("kill-checkout")
         );
+        assert_eq!(
+            explaining_experiment(&l(&[("sloth_service", "checkout")]), &active)
+                .map(|e| e.name.as_str()),
+            Some("kill-checkout")
+        );
         assert!(explaining_experiment(&l(&[("service", "cart")]), &active).is_none());
+        assert!(explaining_experiment(&l(&[("sloth_service", "cart")]), &active).is_none());
     }
 }

@@ -317,6 +317,7 @@ async fn run_parts(
         specs: &specs,
         shop: parts.shop.as_ref().expect("shop started"),
         clock,
+        down: Default::default(),
     };
     live.watch(out, "baseline", opts.timing.baseline, None, &[])
         .await;
@@ -376,9 +377,10 @@ async fn run_parts(
             let written = write_reports(&opts.out, &report, &extras)?;
             let _ = writeln!(
                 out,
-                "reports: {}\n  {}",
-                display_dir(&opts.out),
-                written.join("  ")
+                "reports in {}/: {}\n  open file://{}/report.html",
+                opts.out.display(),
+                written.join("  "),
+                display_dir(&opts.out)
             );
             report.verdict
         }
@@ -399,6 +401,7 @@ async fn run_parts(
             Outcome::Inconclusive
         }
     };
+    print_alerts(&store, &id, out).await;
     let _ = writeln!(
         out,
         "finished in {}s (scenario {} is built to end in `{}`)",
@@ -421,6 +424,54 @@ async fn run_parts(
         std::future::pending::<()>().await;
     }
     Ok(outcome)
+}
+
+/// What Alertmanager delivered to verdict's webhook: each alert's first
+/// firing, and whether verdict matched it to the running experiment.
+async fn print_alerts(store: &crate::store::Store, id: &str, out: &mut (dyn Write + Send)) {
+    let alerts = match store.list_alerts().await {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = writeln!(out, "alerts: cannot list them: {e}");
+            return;
+        }
+    };
+    let mut firing: Vec<(String, String, chrono::DateTime<chrono::Utc>, bool)> = Vec::new();
+    for a in alerts.iter().filter(|a| a.status == "firing") {
+        let name = a.labels.0.get("alertname").cloned().unwrap_or_default();
+        let severity = a.labels.0.get("severity").cloned().unwrap_or_default();
+        let during = a.experiment_id.is_some_and(|e| e.to_string() == id);
+        match firing
+            .iter_mut()
+            .find(|(n, s, _, _)| *n == name && *s == severity)
+        {
+            Some(f) => {
+                f.2 = f.2.min(a.starts_at);
+                f.3 |= during;
+            }
+            None => firing.push((name, severity, a.starts_at, during)),
+        }
+    }
+    if firing.is_empty() {
+        let _ = writeln!(
+            out,
+            "alerts: none reached verdict's webhook (no SLO burned its budget fast enough for its page or ticket alert)"
+        );
+        return;
+    }
+    let _ = writeln!(out, "alerts Alertmanager delivered to verdict's webhook:");
+    for (name, severity, since, during) in firing {
+        let _ = writeln!(
+            out,
+            "  {name} severity={severity} firing since {}{}",
+            since.format("%H:%M:%S"),
+            if during {
+                ", matched to this experiment"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// The demo server's configuration: SQLite in the work directory, the
@@ -554,6 +605,8 @@ struct Live<'a> {
     specs: &'a SpecSet,
     shop: &'a shop::Shop,
     clock: Instant,
+    /// Pods seen down at the last progress line.
+    down: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Live<'_> {
@@ -578,6 +631,14 @@ impl Live<'_> {
             }
             tokio::time::sleep(PROGRESS_EVERY.min(end - now)).await;
             let line = self.line().await;
+            for pod in self.restarted() {
+                let _ = writeln!(
+                    out,
+                    "  {}  {phase:<8}  pod {pod} restarted and is serving again (restarts: {})",
+                    self.elapsed(),
+                    self.shop.restarts(&pod)
+                );
+            }
             let _ = writeln!(out, "  {}  {phase:<8}  {line}", self.elapsed());
             let _ = out.flush();
             if let Some((api, id)) = experiment
@@ -593,6 +654,19 @@ impl Live<'_> {
                 return Some(e["abort_reason"].as_str().unwrap_or("aborted").to_owned());
             }
         }
+    }
+
+    /// Pods that were down at the last look and serve now.
+    fn restarted(&self) -> Vec<String> {
+        let mut down = self.down.lock().expect("down pods");
+        let now: std::collections::BTreeSet<String> = shop::SERVICES
+            .iter()
+            .flat_map(|s| (0..shop::REPLICAS).map(move |r| format!("{s}-{r}")))
+            .filter(|p| !self.shop.is_up(p))
+            .collect();
+        let back = down.difference(&now).cloned().collect();
+        *down = now;
+        back
     }
 
     fn elapsed(&self) -> String {
@@ -677,11 +751,17 @@ fn write_reports(
         source: std::io::Error::other(e.to_string()),
     })?;
     let charts_dir = dir.join("charts");
+    // Charts of an earlier run must not linger beside this run's.
+    if charts_dir.is_dir() {
+        std::fs::remove_dir_all(&charts_dir)
+            .map_err(io(format!("clearing {}", charts_dir.display())))?;
+    }
     std::fs::create_dir_all(&charts_dir)
         .map_err(io(format!("creating {}", charts_dir.display())))?;
     let mut written = Vec::new();
     let mut chart_links = String::from("\n## Charts\n\n");
-    for c in crate::report::charts::report_charts(report) {
+    let charts = crate::report::charts::report_charts(report);
+    for c in &charts {
         let png = c.chart.render_png(CHART_SIZE).map_err(|e| DemoError::Io {
             what: format!("drawing chart {}", c.id),
             source: std::io::Error::other(e.to_string()),
@@ -694,7 +774,7 @@ fn write_reports(
             crate::report::templates::escape_markdown(&c.alt)
         ));
     }
-    written.push("charts/*.png".to_owned());
+    written.push(format!("charts/ ({} PNG)", charts.len()));
     let mut markdown =
         crate::report::markdown::render_markdown_with(report, extras, templates).map_err(render)?;
     markdown.push_str(&chart_links);

@@ -449,7 +449,14 @@ impl Shop {
                 name: format!("{}-balancer", b.service),
             })
             .collect();
-        out.extend(self.pods.values().map(|(p, _)| Target {
+        let mut pods: Vec<&Arc<Pod>> = self.pods.values().map(|(p, _)| p).collect();
+        pods.sort_by_key(|p| {
+            (
+                SERVICES.iter().position(|s| *s == p.service),
+                p.name.clone(),
+            )
+        });
+        out.extend(pods.into_iter().map(|p| Target {
             addr: p.addr,
             job: "shop".to_owned(),
             service: p.service,

@@ -197,7 +197,8 @@ pub fn prometheus_config(
     }
     let mut out = format!(
         "# Written by `verdict demo`.\n\
-         global:\n  scrape_interval: {secs}s\n  scrape_timeout: {secs}s\n  evaluation_interval: {secs}s\n\
+         global:\n  scrape_interval: {secs}s\n  scrape_timeout: {secs}s\n  evaluation_interval: {secs}s\n  \
+         external_labels: {{namespace: shop}}\n\
          alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{alertmanager_port}']\n\
          rule_files:\n  - '{}/*.yml'\n\
          scrape_configs:\n  - job_name: verdict\n    static_configs:\n      - targets: ['{verdict}']\n",
