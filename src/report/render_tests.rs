@@ -134,7 +134,7 @@ fn a_failing_run_shows_its_verdict_why_and_key_numbers_in_every_format() {
     // their check, SLIs below the 99.9% objective marked.
     has(
         h,
-        r##"<tr class="row-fail"><td class="name"><a href="#slo-checkout-availability">checkout-availability</a><span class="sub">99.9% · errors / requests</span></td><td class="result"><span class="pill pill-fail">fail</span></td><td class="num sli" data-label="SLI"><span>99.96%</span> → <strong class="dip">65.00%</strong> → <span class="dip">98.97%</span></td><td class="num warn" data-label="budget">2.7% <small>limit 5%</small></td><td class="num" data-label="peak burn">350×</td><td class="num fail" data-label="TTR">5m</td><td class="num pass" data-label="TTD">4m15s</td></tr>"##,
+        r##"<tr class="row-fail"><td class="name"><a href="#slo-checkout-availability">checkout-availability</a><span class="sub">99.9% · errors / requests</span></td><td class="result"><span class="pill pill-fail">fail</span></td><td class="num sli" data-label="SLI"><span>99.96%</span> → <strong class="dip">65.00%</strong> → <span class="dip">98.97%</span></td><td class="num warn" data-label="budget">2.7% <small>limit&nbsp;5%</small></td><td class="num" data-label="peak burn">350×</td><td class="num fail" data-label="TTR">5m</td><td class="num pass" data-label="TTD">4m15s</td></tr>"##,
     );
     has(
         h,
