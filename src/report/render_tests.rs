@@ -290,7 +290,7 @@ fn an_inconclusive_run_names_the_missing_data_in_every_format() {
     // cards, though it is the last in the spec.
     has(
         &r.html,
-        r#"<p class="headline">checkout-search-availability could not be judged on events (not measured), budget consumed (not measured); 3 other SLOs held; both indicators within their criteria.</p>"#,
+        r#"<p class="headline">checkout-search-availability could not be judged on events and budget consumed (not measured); 3 other SLOs held; both indicators within their criteria.</p>"#,
     );
     let first = |needle: &str| r.html.find(needle).unwrap_or(usize::MAX);
     assert!(

@@ -849,15 +849,12 @@ fn headline(report: &Report, counts: &Counts, reasons: &[ReasonView]) -> String 
     }
 }
 
-/// What a non-pass check of an SLO was about, with its number:
-/// `time to recover (not recovered)`, `budget consumed (2.7%)`.
-fn check_phrase(slo: &SloView, c: &CheckView) -> String {
+/// What a non-pass check of an SLO was about, and its number (`None`
+/// when it was not measured): `time to recover`, `5m`.
+fn check_phrase(slo: &SloView, c: &CheckView) -> (String, Option<String>) {
     let with = |label: &str, value: &str| {
-        if value.is_empty() || value == DASH {
-            format!("{label} (not measured)")
-        } else {
-            format!("{label} ({value})")
-        }
+        let value = (!value.is_empty() && value != DASH).then(|| value.to_owned());
+        (label.to_owned(), value)
     };
     match c.name.as_str() {
         "max_time_to_recover" => with("time to recover", &slo.ttr),
@@ -869,7 +866,7 @@ fn check_phrase(slo: &SloView, c: &CheckView) -> String {
             .strip_prefix("expect_alerts[")
             .and_then(|n| n.strip_suffix(']'))
         {
-            Some(alert) => format!("alert {alert}"),
+            Some(alert) => with(&format!("alert {alert}"), &slo.ttd),
             None => with(name, &c.measured),
         },
     }
@@ -910,12 +907,27 @@ fn summary(report: &Report, slos: &[SloView], indicators: &[IndicatorView]) -> S
         ]
         .iter()
         .filter_map(|(outcome, verb)| {
-            let what: Vec<String> = s
+            let phrases: Vec<(String, Option<String>)> = s
                 .checks
                 .iter()
                 .filter(|c| c.outcome == *outcome)
                 .map(|c| check_phrase(s, c))
                 .collect();
+            // `time to recover (5m), budget consumed (2.7%)`; the numbers
+            // not measured once at the end: `events and budget consumed
+            // (not measured)`.
+            let mut what: Vec<String> = phrases
+                .iter()
+                .filter_map(|(label, value)| value.as_ref().map(|v| format!("{label} ({v})")))
+                .collect();
+            let unmeasured: Vec<&str> = phrases
+                .iter()
+                .filter(|(_, value)| value.is_none())
+                .map(|(label, _)| label.as_str())
+                .collect();
+            if !unmeasured.is_empty() {
+                what.push(format!("{} (not measured)", unmeasured.join(" and ")));
+            }
             (!what.is_empty()).then(|| format!("{verb} {}", what.join(", ")))
         })
         .collect();
@@ -1252,6 +1264,42 @@ mod tests {
             "https://x.example/a?q=%3Cb%3E%7C%28c%29"
         );
         assert_eq!(link_url("javascript:alert(1)"), "");
+    }
+
+    #[test]
+    fn the_summary_names_what_did_not_pass_with_its_number_then_what_held() {
+        use crate::report::sample::{SampleVerdict, sample_report};
+        let report = sample_report(SampleVerdict::Pass, 1);
+        let view = build_view(&report, &ReportExtras::default(), &[]);
+        assert_eq!(
+            view.summary,
+            "The SLO held; both indicators within their criteria."
+        );
+
+        let indicator =
+            |name: &str, verdict: &'static str, change: &str, value: &str| IndicatorView {
+                name: name.to_owned(),
+                verdict,
+                change: change.to_owned(),
+                value: value.to_owned(),
+                criterion: "<=+20%".to_owned(),
+                ..view.indicators[0].clone()
+            };
+        let indicators = [
+            indicator("inventory/cpu", "pass", "+1%", "0.3"),
+            indicator("inventory/p99", "warn", "+1280%", "0.342"),
+            indicator("order/rps", "fail", "-40%", "12"),
+            indicator("order/restarts", "fail", DASH, "3"),
+            indicator("order/queue", "inconclusive", DASH, DASH),
+        ];
+        assert_eq!(
+            summary(&report, &view.slos, &indicators),
+            "The SLO held; order/rps fell 40% against <=+20% (fail); \
+             order/restarts was 3 against <=+20% (fail); \
+             order/queue could not be measured (inconclusive); \
+             inventory/p99 rose +1280% against <=+20% (warning); \
+             1 other indicator within its criteria."
+        );
     }
 
     #[test]
