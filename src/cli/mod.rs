@@ -73,11 +73,13 @@ pub enum Command {
     /// fault), kills its process group on a guardrail breach, observes
     /// recovery and evaluates like `verdict evaluate`.
     Run(Box<run::RunArgs>),
-    /// Fetch an experiment's report from a verdict server.
+    /// Fetch an experiment's report from a verdict server, or re-render a stored JSON report.
     ///
     /// `verdict report ID --server URL [--format html|markdown|json|junit] [--output FILE]`
-    /// with a viewer token from --token, --token-file or VERDICT_TOKEN. Exit
-    /// code 0 pass (or warn), 1 fail, 3 inconclusive, 2 usage or HTTP error.
+    /// with a viewer token from --token, --token-file or VERDICT_TOKEN; or
+    /// `verdict report --input verdict.json --format html -o report.html`,
+    /// offline. Exit code 0 pass (or warn), 1 fail, 3 inconclusive, 2 usage,
+    /// file or HTTP error.
     Report(Box<report::ReportArgs>),
     /// Run the whole story on this machine: a demo shop, Prometheus, Alertmanager, verdict, a chaos experiment.
     ///

@@ -1,11 +1,20 @@
-//! `verdict report EXPERIMENT --server URL`: fetches an experiment's report
-//! from a verdict server (`GET /api/v1/experiments/{id}/report`) and prints
-//! it or writes it to a file.
+//! `verdict report`: a report in the format you ask for, from one of two
+//! sources.
 //!
-//! Exit codes like `verdict evaluate`: 0 pass or warn, 1 fail, 3
-//! inconclusive (from the response's `verdict-outcome` header), 2 for
-//! usage and HTTP errors, with the server's problem detail. Must not:
-//! render anything itself, or print the token.
+//! - `verdict report EXPERIMENT --server URL` fetches an experiment's report
+//!   from a verdict server (`GET /api/v1/experiments/{id}/report`); the
+//!   server renders it.
+//! - `verdict report --input FILE.json` re-renders a stored JSON report
+//!   (`verdict evaluate --format json`, the server's `?format=json`, the
+//!   demo's report.json) locally, without Prometheus or a server: CI turns
+//!   a JSON artifact into HTML this way, and template authors iterate on
+//!   it.
+//!
+//! Either way it prints the report or writes it to a file. Exit codes like
+//! `verdict evaluate`: 0 pass or warn, 1 fail, 3 inconclusive (from the
+//! response's `verdict-outcome` header, or the file's `verdict`), 2 for
+//! usage, file and HTTP errors, with the server's problem detail or what is
+//! wrong with the file. Must not: decide a verdict, or print the token.
 
 use std::fmt;
 use std::io::Write;
@@ -16,8 +25,10 @@ use clap::{Args, ValueEnum};
 
 use super::exit;
 use crate::api::reports::OUTCOME_HEADER;
+use crate::report::templates::Templates;
+use crate::report::{self as reports, ExperimentInfo, Report, ReportExtras, SCHEMA};
 
-/// The formats the server renders.
+/// The formats a report comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Html,
@@ -37,14 +48,41 @@ impl Format {
     }
 }
 
+const EXAMPLES: &str = "\
+Examples:
+  # From a verdict server (a viewer token in VERDICT_TOKEN):
+  verdict report 01a2098d-88af-71e9-9703-971a278dbbba --server http://127.0.0.1:8080 --format html -o report.html
+
+  # From a stored JSON report, no server or Prometheus needed:
+  verdict evaluate --slos slos --prometheus http://127.0.0.1:9090 --from ... --json verdict.json
+  verdict report --input verdict.json --format html --name \"checkout pod-kill\" -o report.html
+  verdict report --input verdict.json --format junit -o junit.xml
+  curl -s -H \"Authorization: Bearer $T\" $SERVER/api/v1/experiments/$ID/report?format=json | verdict report --input - --format markdown
+
+Exit codes: 0 pass or warn, 1 fail, 3 inconclusive (the report's verdict), \
+2 usage error, unreadable file, not a verdict JSON report, HTTP error.";
+
 #[derive(Args)]
+#[command(
+    override_usage = "verdict report EXPERIMENT --server URL [OPTIONS]\n       verdict report --input FILE.json [OPTIONS]",
+    after_help = EXAMPLES
+)]
 pub struct ReportArgs {
-    /// The experiment's id.
-    #[arg(value_name = "EXPERIMENT")]
-    pub experiment: String,
-    /// The verdict server, e.g. http://127.0.0.1:8080.
-    #[arg(long, value_name = "URL", env = "VERDICT_SERVER")]
-    pub server: String,
+    /// The experiment's id on the server (not with --input).
+    #[arg(
+        value_name = "EXPERIMENT",
+        required_unless_present = "input",
+        conflicts_with = "input"
+    )]
+    pub experiment: Option<String>,
+    /// The verdict server, e.g. http://127.0.0.1:8080 (ignored with --input).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "VERDICT_SERVER",
+        required_unless_present = "input"
+    )]
+    pub server: Option<String>,
     /// A viewer token (prefer --token-file or VERDICT_TOKEN: arguments are
     /// visible to other users of the machine).
     #[arg(long, value_name = "TOKEN", conflicts_with = "token_file")]
@@ -52,13 +90,34 @@ pub struct ReportArgs {
     /// A file holding the token.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// Re-render this JSON report instead of asking a server: the output of
+    /// `verdict evaluate --format json` (or `--json FILE`), of the server's
+    /// `?format=json`, or the demo's report.json; `-` reads stdin. Nothing
+    /// is queried, so it works offline and in CI on a stored artifact.
+    #[arg(
+        long,
+        short = 'i',
+        value_name = "FILE",
+        conflicts_with_all = ["token", "token_file"]
+    )]
+    pub input: Option<PathBuf>,
+    /// With --input: the experiment's name, shown as the report's title
+    /// (the JSON does not carry it; without it the title is "Experiment
+    /// report").
+    #[arg(long, value_name = "NAME", conflicts_with = "experiment")]
+    pub name: Option<String>,
+    /// With --input: a directory of templates overriding the built-in ones
+    /// by file name (report.html.tera, summary.md.tera), as for `verdict
+    /// evaluate --templates`.
+    #[arg(long, value_name = "DIR", conflicts_with = "experiment")]
+    pub templates: Option<PathBuf>,
     /// Report format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: Format,
     /// Write the report here instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Give up after this many seconds.
+    /// Give up after this many seconds (with --server).
     #[arg(long, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
 }
@@ -70,6 +129,9 @@ impl fmt::Debug for ReportArgs {
             .field("server", &self.server)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .field("token_file", &self.token_file)
+            .field("input", &self.input)
+            .field("name", &self.name)
+            .field("templates", &self.templates)
             .field("format", &self.format)
             .field("output", &self.output)
             .field("timeout", &self.timeout)
@@ -92,6 +154,16 @@ pub enum ReportCliError {
     /// Writing the output failed.
     #[error("writing {path}: {message}")]
     Write { path: String, message: String },
+    /// The `--input` file could not be read or is not a report.
+    #[error("--input {path}: {message}")]
+    Input { path: String, message: String },
+    /// The report could not be rendered (a template error names its file
+    /// and line).
+    #[error("rendering the {format} report: {message}")]
+    Render {
+        format: &'static str,
+        message: String,
+    },
 }
 
 pub fn run(args: &ReportArgs) -> i32 {
@@ -102,7 +174,11 @@ pub fn run(args: &ReportArgs) -> i32 {
 
 /// [`run`] writing to the given streams.
 pub fn run_with(args: &ReportArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
-    match fetch(args) {
+    let produced = match &args.input {
+        Some(path) => render_input(args, path),
+        None => fetch(args),
+    };
+    match produced {
         Ok((outcome, body)) => {
             let written = match &args.output {
                 Some(path) => std::fs::write(path, &body).map_err(|e| ReportCliError::Write {
@@ -157,20 +233,106 @@ fn token(args: &ReportArgs) -> Result<String, ReportCliError> {
     Ok(token)
 }
 
+/// Reads `path` (`-`: stdin) as a JSON report, checks it is one, and
+/// renders it in `args.format`; the outcome is the report's verdict.
+fn render_input(
+    args: &ReportArgs,
+    path: &std::path::Path,
+) -> Result<(String, Vec<u8>), ReportCliError> {
+    let shown = if path.as_os_str() == "-" {
+        "- (stdin)".to_owned()
+    } else {
+        path.display().to_string()
+    };
+    let input_error = |message: String| ReportCliError::Input {
+        path: shown.clone(),
+        message,
+    };
+    let text = if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .map_err(|e| input_error(format!("cannot read stdin: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(path).map_err(|e| input_error(format!("cannot read it: {e}")))?
+    };
+    let report = parse_report(&text).map_err(input_error)?;
+
+    let templates = match &args.templates {
+        None => Templates::embedded().cloned().map_err(|e| e.to_string()),
+        Some(dir) => Templates::load_dir(dir).map_err(|e| format!("--templates: {e}")),
+    }
+    .map_err(ReportCliError::Usage)?;
+    let extras = ReportExtras {
+        experiment: args
+            .name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(|name| ExperimentInfo {
+                name: name.to_owned(),
+                ..ExperimentInfo::default()
+            }),
+        ..ReportExtras::default()
+    };
+    let rendered = match args.format {
+        Format::Html => reports::html::render_html_with(&report, &extras, &templates),
+        Format::Markdown => reports::markdown::render_markdown_with(&report, &extras, &templates),
+        Format::Json => reports::json::render_json(&report),
+        Format::Junit => reports::junit::render_junit(&report, false),
+    }
+    .map_err(|e| ReportCliError::Render {
+        format: args.format.as_str(),
+        message: e.to_string(),
+    })?;
+    Ok((report.verdict.as_str().to_owned(), rendered.into_bytes()))
+}
+
+/// `text` as a [`Report`], or what is wrong with it: not JSON (with line
+/// and column), not a verdict report, another schema, or a field that does
+/// not fit (with its line and column).
+pub fn parse_report(text: &str) -> Result<Report, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let Some(object) = value.as_object() else {
+        return Err(format!(
+            "not a verdict report: expected a JSON object with \"schema\": \"{SCHEMA}\", \
+             as written by `verdict evaluate --format json`"
+        ));
+    };
+    match object.get("schema") {
+        None => {
+            return Err(format!(
+                "not a verdict report: it has no \"schema\" field (expected \"{SCHEMA}\", \
+                 as written by `verdict evaluate --format json`)"
+            ));
+        }
+        Some(serde_json::Value::String(s)) if s == SCHEMA => {}
+        Some(other) => {
+            return Err(format!(
+                "schema {other} is not supported: this verdict reads \"{SCHEMA}\""
+            ));
+        }
+    }
+    serde_json::from_str(text).map_err(|e| format!("not a valid {SCHEMA} report: {e}"))
+}
+
 fn fetch(args: &ReportArgs) -> Result<(String, Vec<u8>), ReportCliError> {
-    let id = uuid::Uuid::parse_str(args.experiment.trim()).map_err(|_| {
+    // clap requires both without --input.
+    let experiment = args.experiment.as_deref().unwrap_or_default();
+    let server = args.server.as_deref().unwrap_or_default();
+    let id = uuid::Uuid::parse_str(experiment.trim()).map_err(|_| {
         ReportCliError::Usage(format!(
             "EXPERIMENT must be an experiment id (a UUID), got {:?}",
-            args.experiment.chars().take(64).collect::<String>()
+            experiment.chars().take(64).collect::<String>()
         ))
     })?;
     let token = token(args)?;
-    let mut url = reqwest::Url::parse(args.server.trim_end_matches('/'))
-        .map_err(|e| ReportCliError::Usage(format!("--server {:?}: {e}", args.server)))?;
+    let mut url = reqwest::Url::parse(server.trim_end_matches('/'))
+        .map_err(|e| ReportCliError::Usage(format!("--server {server:?}: {e}")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(ReportCliError::Usage(format!(
-            "--server {:?}: expected an http or https URL",
-            args.server
+            "--server {server:?}: expected an http or https URL"
         )));
     }
     let path = format!(

@@ -104,7 +104,13 @@ fn a_failing_run_shows_its_verdict_why_and_key_numbers_in_every_format() {
     );
     has(
         h,
-        r#"<p class="headline">checkout-availability: time to recover 5m &gt; max 2m (and 1 more)</p>"#,
+        r#"<p class="headline">checkout-availability failed on time to recover (5m), warned on budget consumed (2.7%); 3 other SLOs held; both indicators within their criteria.</p>"#,
+    );
+    // The reasons are listed once, under Why, not again in the headline.
+    assert_eq!(
+        h.matches("time to recover 5m &gt; max 2m").count(),
+        2,
+        "Why and the check's row"
     );
     has(
         h,
@@ -124,6 +130,16 @@ fn a_failing_run_shows_its_verdict_why_and_key_numbers_in_every_format() {
     );
     // SLI before / during / after: 99.96% → 65.00% → 98.97%.
     has(h, "99.96% → <strong>65.00%</strong> → 98.97%");
+    // At a glance: one row per SLO, the numbers that decided coloured by
+    // their check, SLIs below the 99.9% objective marked.
+    has(
+        h,
+        r##"<tr class="row-fail"><td class="name"><a href="#slo-checkout-availability">checkout-availability</a><span class="sub">99.9% · errors / requests</span></td><td class="result"><span class="pill pill-fail">fail</span></td><td class="num sli" data-label="SLI"><span>99.96%</span> → <strong class="dip">65.00%</strong> → <span class="dip">98.97%</span></td><td class="num warn" data-label="budget">2.7% <small>limit&nbsp;5%</small></td><td class="num" data-label="peak burn">350×</td><td class="num fail" data-label="TTR">5m</td><td class="num pass" data-label="TTD">4m15s</td></tr>"##,
+    );
+    has(
+        h,
+        r#"<article class="card slo verdict-fail" data-slo="checkout-availability" id="slo-checkout-availability">"#,
+    );
     has(
         h,
         "<strong>checkout-availability</strong>: TTR 5m, previous 5 runs 55s–1m10s: regressed",
@@ -225,7 +241,7 @@ fn a_passing_run_says_so_with_its_numbers_in_every_format() {
     );
     has(
         &r.html,
-        r#"<p class="headline">All 16 checks passed across 4 SLOs and 2 indicators.</p>"#,
+        r#"<p class="headline">All 4 SLOs held; both indicators within their criteria.</p>"#,
     );
     has(
         &r.html,
@@ -269,6 +285,22 @@ fn an_inconclusive_run_names_the_missing_data_in_every_format() {
         &format!(
             "<strong>checkout-search-availability</strong> <code>min_events</code> {missing}<code>sum(rate(search_requests_total[180s]))</code> at 2026-03-14T10:03:00Z"
         ),
+    );
+    // The SLO that could not be judged comes first, at a glance and in the
+    // cards, though it is the last in the spec.
+    has(
+        &r.html,
+        r#"<p class="headline">checkout-search-availability could not be judged on events and budget consumed (not measured); 3 other SLOs held; both indicators within their criteria.</p>"#,
+    );
+    let first = |needle: &str| r.html.find(needle).unwrap_or(usize::MAX);
+    assert!(
+        first(
+            r##"<tr class="row-inconclusive"><td class="name"><a href="#slo-checkout-search-availability">"##
+        ) < first(r##"<a href="#slo-checkout-availability">"##)
+    );
+    assert!(
+        first(r#"data-slo="checkout-search-availability""#)
+            < first(r#"data-slo="checkout-availability""#)
     );
     // The SLO without data gets an empty chart that says so, still one per SLO.
     assert_eq!(r.html.matches("<article class=\"card slo").count(), 4);

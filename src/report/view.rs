@@ -187,6 +187,17 @@ pub struct PerWindow {
     pub experiment: String,
 }
 
+/// Per window, whether an SLI was below its objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct BelowObjective {
+    /// Before the fault.
+    pub baseline: bool,
+    /// During the fault.
+    pub fault: bool,
+    /// After the fault.
+    pub recovery: bool,
+}
+
 /// The outcome of the check judging each key number, or empty.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct KeyOutcomes {
@@ -228,6 +239,9 @@ pub struct SloView {
     /// SLI per window (`99.95%`), shown with enough digits to compare
     /// with the objective, never rounded up to it.
     pub sli: PerWindow,
+    /// Per window, whether the SLI was below the objective (the window
+    /// burned budget faster than the SLO allows on average).
+    pub sli_below: BelowObjective,
     /// Error ratio per window (`0.05%`).
     pub error_ratio: PerWindow,
     /// Events per window.
@@ -395,6 +409,11 @@ pub struct ReportView {
     pub icon: &'static str,
     /// One sentence: why this verdict.
     pub headline: String,
+    /// One sentence about the whole experiment, for people: the SLOs and
+    /// indicators that did not pass with the number that decided it, then
+    /// what held. `All 6 SLOs held; inventory/p99-latency rose +1280%
+    /// against <=+20% (warning); 5 other indicators within their criteria.`
+    pub summary: String,
     /// Checks by outcome.
     pub counts: Counts,
     /// The experiment, when known.
@@ -694,6 +713,15 @@ fn slo_view(report: &Report, s: &SloReport, chart: Option<ChartView>) -> SloView
         verdict: e.verdict.as_str(),
         icon: icon(e.verdict),
         sli: per_window(s, |w| sli(&w.sli, s.objective)),
+        sli_below: {
+            let below =
+                |w: &crate::eval::window::WindowStats| w.sli.get().is_some_and(|v| v < s.objective);
+            BelowObjective {
+                baseline: below(&e.windows.baseline),
+                fault: below(&e.windows.fault),
+                recovery: below(&e.windows.recovery),
+            }
+        },
         error_ratio: per_window(s, |w| pct(&w.error_ratio)),
         events: per_window(s, |w| num(&w.total_events)),
         bad_events: per_window(s, |w| num(&w.bad_events)),
@@ -821,6 +849,156 @@ fn headline(report: &Report, counts: &Counts, reasons: &[ReasonView]) -> String 
     }
 }
 
+/// What a non-pass check of an SLO was about, and its number (`None`
+/// when it was not measured): `time to recover`, `5m`.
+fn check_phrase(slo: &SloView, c: &CheckView) -> (String, Option<String>) {
+    let with = |label: &str, value: &str| {
+        let value = (!value.is_empty() && value != DASH).then(|| value.to_owned());
+        (label.to_owned(), value)
+    };
+    match c.name.as_str() {
+        "max_time_to_recover" => with("time to recover", &slo.ttr),
+        "max_budget_consumed" => with("budget consumed", &slo.budget_experiment),
+        "max_peak_burn_rate" => with("peak burn", &slo.peak_burn),
+        "max_time_to_detect" => with("time to detect", &slo.ttd),
+        "min_events" => with("events", &c.measured),
+        name => match name
+            .strip_prefix("expect_alerts[")
+            .and_then(|n| n.strip_suffix(']'))
+        {
+            Some(alert) => with(&format!("alert {alert}"), &slo.ttd),
+            None => with(name, &c.measured),
+        },
+    }
+}
+
+/// The severity rank of an outcome name: fail first, pass last.
+fn severity(outcome: &str) -> u8 {
+    match outcome {
+        "fail" => 0,
+        "inconclusive" => 1,
+        "warn" => 2,
+        _ => 3,
+    }
+}
+
+/// [`ReportView::summary`].
+fn summary(report: &Report, slos: &[SloView], indicators: &[IndicatorView]) -> String {
+    let mut parts: Vec<String> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome != Outcome::Pass)
+        .map(|c| {
+            c.reason
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", c.name, c.outcome.as_str()))
+        })
+        .collect();
+
+    let mut bad_slos: Vec<&SloView> = slos.iter().filter(|s| s.verdict != "pass").collect();
+    bad_slos.sort_by_key(|s| severity(s.verdict));
+    for s in &bad_slos {
+        // Worst outcome first: "failed on time to recover (5m), warned on
+        // budget consumed (2.7%)".
+        let groups: Vec<String> = [
+            ("fail", "failed on"),
+            ("inconclusive", "could not be judged on"),
+            ("warn", "warned on"),
+        ]
+        .iter()
+        .filter_map(|(outcome, verb)| {
+            let phrases: Vec<(String, Option<String>)> = s
+                .checks
+                .iter()
+                .filter(|c| c.outcome == *outcome)
+                .map(|c| check_phrase(s, c))
+                .collect();
+            // `time to recover (5m), budget consumed (2.7%)`; the numbers
+            // not measured once at the end: `events and budget consumed
+            // (not measured)`.
+            let mut what: Vec<String> = phrases
+                .iter()
+                .filter_map(|(label, value)| value.as_ref().map(|v| format!("{label} ({v})")))
+                .collect();
+            let unmeasured: Vec<&str> = phrases
+                .iter()
+                .filter(|(_, value)| value.is_none())
+                .map(|(label, _)| label.as_str())
+                .collect();
+            if !unmeasured.is_empty() {
+                what.push(format!("{} (not measured)", unmeasured.join(" and ")));
+            }
+            (!what.is_empty()).then(|| format!("{verb} {}", what.join(", ")))
+        })
+        .collect();
+        parts.push(if groups.is_empty() {
+            format!("{} did not pass", s.id)
+        } else {
+            format!("{} {}", s.id, groups.join(", "))
+        });
+    }
+    let held = slos.len() - bad_slos.len();
+    if held > 0 {
+        parts.push(match (bad_slos.is_empty(), held) {
+            (true, 1) => "The SLO held".to_owned(),
+            (true, n) => format!("All {n} SLOs held"),
+            (false, n) => format!("{n} other SLO{} held", plural(n)),
+        });
+    }
+
+    let mut bad_indicators: Vec<&IndicatorView> =
+        indicators.iter().filter(|i| i.verdict != "pass").collect();
+    bad_indicators.sort_by_key(|i| severity(i.verdict));
+    for i in &bad_indicators {
+        let word = match i.verdict {
+            "fail" => "fail",
+            "warn" => "warning",
+            _ => "inconclusive",
+        };
+        let against = if i.criterion == DASH {
+            String::new()
+        } else {
+            format!(" against {}", i.criterion)
+        };
+        parts.push(if let Some(fall) = i.change.strip_prefix('-') {
+            format!("{} fell {fall}{against} ({word})", i.name)
+        } else if i.change != DASH {
+            format!("{} rose {}{against} ({word})", i.name, i.change)
+        } else if i.value != DASH {
+            format!("{} was {}{against} ({word})", i.name, i.value)
+        } else {
+            format!("{} could not be measured ({word})", i.name)
+        });
+    }
+    let within = indicators.len() - bad_indicators.len();
+    if within > 0 {
+        parts.push(match (bad_indicators.is_empty(), within) {
+            (true, 1) => "the indicator within its criteria".to_owned(),
+            (true, 2) => "both indicators within their criteria".to_owned(),
+            (true, n) => format!("all {n} indicators within their criteria"),
+            (false, n) => format!(
+                "{n} other indicator{} within {} criteria",
+                plural(n),
+                if n == 1 { "its" } else { "their" }
+            ),
+        });
+    }
+    if parts.is_empty() {
+        return "Nothing was evaluated.".to_owned();
+    }
+    let mut text = parts.join("; ");
+    if ["the indicator", "both ", "all "]
+        .iter()
+        .any(|start| text.starts_with(start))
+    {
+        text.replace_range(..1, &text[..1].to_uppercase());
+    }
+    if !text.ends_with('.') {
+        text.push('.');
+    }
+    text
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -890,7 +1068,7 @@ pub fn build_view(report: &Report, extras: &ReportExtras, charts: &[RenderedChar
         .map(|s| slo_view(report, s, chart_for(&ChartSubject::Slo(s.id.clone()))))
         .collect();
 
-    let indicators = report
+    let indicators: Vec<IndicatorView> = report
         .indicators
         .iter()
         .map(|i| {
@@ -993,6 +1171,7 @@ pub fn build_view(report: &Report, extras: &ReportExtras, charts: &[RenderedChar
     });
 
     let headline = headline(report, &counts, &reasons);
+    let summary = summary(report, &slos, &indicators);
     ReportView {
         schema: report.schema.clone(),
         generator: format!("verdict {}", env!("CARGO_PKG_VERSION")),
@@ -1006,6 +1185,7 @@ pub fn build_view(report: &Report, extras: &ReportExtras, charts: &[RenderedChar
         verdict_upper: report.verdict.as_str().to_uppercase(),
         icon: icon(report.verdict),
         headline,
+        summary,
         counts,
         experiment,
         window: WindowView {
@@ -1084,6 +1264,42 @@ mod tests {
             "https://x.example/a?q=%3Cb%3E%7C%28c%29"
         );
         assert_eq!(link_url("javascript:alert(1)"), "");
+    }
+
+    #[test]
+    fn the_summary_names_what_did_not_pass_with_its_number_then_what_held() {
+        use crate::report::sample::{SampleVerdict, sample_report};
+        let report = sample_report(SampleVerdict::Pass, 1);
+        let view = build_view(&report, &ReportExtras::default(), &[]);
+        assert_eq!(
+            view.summary,
+            "The SLO held; both indicators within their criteria."
+        );
+
+        let indicator =
+            |name: &str, verdict: &'static str, change: &str, value: &str| IndicatorView {
+                name: name.to_owned(),
+                verdict,
+                change: change.to_owned(),
+                value: value.to_owned(),
+                criterion: "<=+20%".to_owned(),
+                ..view.indicators[0].clone()
+            };
+        let indicators = [
+            indicator("inventory/cpu", "pass", "+1%", "0.3"),
+            indicator("inventory/p99", "warn", "+1280%", "0.342"),
+            indicator("order/rps", "fail", "-40%", "12"),
+            indicator("order/restarts", "fail", DASH, "3"),
+            indicator("order/queue", "inconclusive", DASH, DASH),
+        ];
+        assert_eq!(
+            summary(&report, &view.slos, &indicators),
+            "The SLO held; order/rps fell 40% against <=+20% (fail); \
+             order/restarts was 3 against <=+20% (fail); \
+             order/queue could not be measured (inconclusive); \
+             inventory/p99 rose +1280% against <=+20% (warning); \
+             1 other indicator within its criteria."
+        );
     }
 
     #[test]

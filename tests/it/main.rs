@@ -14,6 +14,7 @@ mod notify_outbox_test;
 mod notify_webhook_test;
 mod pages_test;
 mod report_api_test;
+mod report_input_test;
 mod report_test;
 mod run_test;
 mod server_api_test;
