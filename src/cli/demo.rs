@@ -18,7 +18,7 @@ latency           only the inventory latency → warn\n  \
 error-burst       inventory answers 10% of requests with 503 → pass\n  \
 no-recovery       inventory-1 fails 10% of requests and stays broken → fail\n\n\
 Needs Prometheus and Alertmanager (Debian: apt-get install prometheus prometheus-alertmanager; `make demo` installs them).\n\
-Exit codes as `verdict evaluate`: 0 pass or warn, 1 fail, 3 inconclusive; 2 when the demo could not run.\n\
+Exit codes as `verdict evaluate`: 0 pass or warn, 1 fail, 3 inconclusive; 2 when the demo could not run; 130 when interrupted.\nHow it works: docs/demo.md.\n\
 Examples:\n  verdict demo\n  verdict demo --scenario no-recovery --out /tmp/no-recovery\n  verdict demo --quick --serve")]
 pub struct DemoArgs {
     /// The fault to inject (see below).

@@ -54,7 +54,7 @@ pub enum DemoError {
     Stack(#[from] stack::StackError),
     #[error(transparent)]
     Shop(#[from] shop::ShopError),
-    #[error("the SLO specs in {path} are not valid:\n{message}")]
+    #[error("the SLO specs in {path}: {message}")]
     Specs { path: String, message: String },
     #[error("generating the Prometheus rules: {0}")]
     Rules(String),
@@ -180,10 +180,16 @@ async fn run_parts(
     out: &mut (dyn Write + Send),
 ) -> Result<Outcome, DemoError> {
     let clock = Instant::now();
+    if !opts.slos.exists() {
+        return Err(DemoError::Specs {
+            path: opts.slos.display().to_string(),
+            message: "it does not exist: run the demo from the repository root (the shop serves the metrics of its slos/), or pass --slos DIR".to_owned(),
+        });
+    }
     let specs = crate::spec::load_paths(std::slice::from_ref(&opts.slos)).map_err(|e| {
         DemoError::Specs {
             path: opts.slos.display().to_string(),
-            message: e.to_string(),
+            message: format!("not valid:\n{e}"),
         }
     })?;
     let prometheus_bin = stack::find_program("Prometheus", &["prometheus"], "prometheus")?;
