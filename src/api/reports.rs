@@ -48,6 +48,17 @@ pub enum ReportFormat {
     Junit,
 }
 
+impl From<ReportFormat> for crate::report::Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Html => crate::report::Format::Html,
+            ReportFormat::Markdown => crate::report::Format::Markdown,
+            ReportFormat::Json => crate::report::Format::Json,
+            ReportFormat::Junit => crate::report::Format::Junit,
+        }
+    }
+}
+
 impl ReportFormat {
     /// The response's content type.
     pub fn content_type(self) -> &'static str {
@@ -215,17 +226,10 @@ pub async fn render(
     format: ReportFormat,
 ) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
-        let rendered = match format {
-            ReportFormat::Html => Templates::embedded()
-                .map_err(Into::into)
-                .and_then(|t| crate::report::html::render_html_with(&report, &extras, t)),
-            ReportFormat::Markdown => Templates::embedded()
-                .map_err(Into::into)
-                .and_then(|t| crate::report::markdown::render_markdown_with(&report, &extras, t)),
-            ReportFormat::Json => crate::report::json::render_json(&report),
-            ReportFormat::Junit => crate::report::junit::render_junit(&report, false),
-        };
-        rendered.map_err(|e| ApiError::Internal(format!("rendering a report: {e}")))
+        Templates::embedded()
+            .map_err(Into::into)
+            .and_then(|t| crate::report::render_as(&report, &extras, t, format.into()))
+            .map_err(|e| ApiError::Internal(format!("rendering a report: {e}")))
     })
     .await
     .map_err(|e| ApiError::Internal(format!("the report renderer stopped: {e}")))?

@@ -39,11 +39,17 @@ pub enum Format {
 
 impl Format {
     fn as_str(self) -> &'static str {
-        match self {
-            Format::Html => "html",
-            Format::Markdown => "markdown",
-            Format::Json => "json",
-            Format::Junit => "junit",
+        reports::Format::from(self).as_str()
+    }
+}
+
+impl From<Format> for reports::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Html => reports::Format::Html,
+            Format::Markdown => reports::Format::Markdown,
+            Format::Json => reports::Format::Json,
+            Format::Junit => reports::Format::Junit,
         }
     }
 }
@@ -275,16 +281,13 @@ fn render_input(
             }),
         ..ReportExtras::default()
     };
-    let rendered = match args.format {
-        Format::Html => reports::html::render_html_with(&report, &extras, &templates),
-        Format::Markdown => reports::markdown::render_markdown_with(&report, &extras, &templates),
-        Format::Json => reports::json::render_json(&report),
-        Format::Junit => reports::junit::render_junit(&report, false),
-    }
-    .map_err(|e| ReportCliError::Render {
-        format: args.format.as_str(),
-        message: e.to_string(),
-    })?;
+    let rendered =
+        reports::render_as(&report, &extras, &templates, args.format.into()).map_err(|e| {
+            ReportCliError::Render {
+                format: args.format.as_str(),
+                message: e.to_string(),
+            }
+        })?;
     Ok((report.verdict.as_str().to_owned(), rendered.into_bytes()))
 }
 

@@ -62,6 +62,35 @@ impl Api {
     }
 }
 
+/// Polls experiment `id` until it is completed, aborted or in error (its
+/// verdict is then stored, or why not); an error after `limit`.
+pub(crate) async fn wait_finished(api: &Api, id: &str, limit: Duration) -> Result<Value, String> {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let exp = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/experiments/{id}"),
+                None,
+            )
+            .await?;
+        if matches!(
+            exp["status"].as_str(),
+            Some("completed" | "aborted" | "error")
+        ) {
+            return Ok(exp);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "experiment {id} did not finish within {}s (status {})",
+                limit.as_secs(),
+                exp["status"]
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 fn token(args: &RunArgs) -> Result<String, String> {
     if let Some(path) = &args.token_file {
         return std::fs::read_to_string(path)
@@ -146,17 +175,7 @@ pub fn run_on_server(
                 .await?;
         }
         // Wait for the verdict: the observation, then the evaluation.
-        let limit = tokio::time::Instant::now() + observe.as_std() + Duration::from_secs(300);
-        let exp = loop {
-            let exp = api.call(reqwest::Method::GET, &format!("/api/v1/experiments/{id}"), None).await?;
-            if matches!(exp["status"].as_str(), Some("completed" | "aborted" | "error")) {
-                break exp;
-            }
-            if tokio::time::Instant::now() > limit {
-                return Err(format!("experiment {id} did not finish in time (status {})", exp["status"]));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        };
+        let exp = wait_finished(&api, &id, observe.as_std() + Duration::from_secs(300)).await?;
         let command_failed = if let Some(reason) = &aborted {
             Some(format!("aborted by the server's guardrails: {reason}"))
         } else if !status.success() {

@@ -161,7 +161,8 @@ fn init_logging() {
     };
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM (also what stops `verdict demo`).
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -30,6 +30,7 @@ pub use scenario::{Scenario, Timing};
 use crate::cli::run_server::Api;
 use crate::config::{Config, Secret};
 use crate::eval::Outcome;
+use crate::experiment::runner::unix_now;
 use crate::prom::{PromClient, PromConfig, QueryData};
 use crate::report::{ExperimentInfo, Link, Report, ReportExtras};
 use crate::spec::SpecSet;
@@ -44,8 +45,6 @@ const RATE_WINDOW: Duration = Duration::from_secs(10);
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 /// The window of the live SLI in the progress lines.
 const LIVE_WINDOW: &str = "10s";
-/// Size of the chart PNGs written beside the reports.
-const CHART_SIZE: (u32, u32) = (960, 360);
 
 /// Why the demo could not run (the verdict itself is not an error).
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +68,8 @@ pub enum DemoError {
     },
     #[error("{0}")]
     Stalled(String),
+    #[error("rendering the report: {0}")]
+    Render(#[from] crate::report::ReportError),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DemoError {
@@ -142,7 +143,7 @@ pub async fn run(
     let mut parts = Parts::default();
     let result = tokio::select! {
         r = run_parts(opts, &work, &mut parts, out) => r.map(Some),
-        _ = interrupted() => Ok(None),
+        _ = crate::cli::serve::shutdown_signal() => Ok(None),
     };
     if matches!(result, Ok(None)) {
         let _ = writeln!(out, "\ninterrupted: stopping everything the demo started");
@@ -152,24 +153,6 @@ pub async fn run(
         let _ = std::fs::remove_dir_all(&work);
     }
     result
-}
-
-async fn interrupted() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
 
 /// The demo's steps; `parts` receives what is started, for the teardown.
@@ -361,7 +344,9 @@ async fn run_parts(
     }
 
     let _ = writeln!(out, "\nevaluating…");
-    let experiment = wait_finished(&api, &id).await?;
+    let experiment = crate::cli::run_server::wait_finished(&api, &id, Duration::from_secs(180))
+        .await
+        .map_err(DemoError::Stalled)?;
     let outcome = match experiment["status"].as_str() {
         Some("completed") => {
             let verdict = api
@@ -571,40 +556,6 @@ async fn wait_for_targets(prom: &PromClient, expected: usize) -> Result<(), Demo
     }
 }
 
-/// Polls the experiment until it is completed, aborted or in error.
-async fn wait_finished(api: &Api, id: &str) -> Result<Value, DemoError> {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let e = api
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/experiments/{id}"),
-                None,
-            )
-            .await
-            .map_err(DemoError::Api)?;
-        if matches!(
-            e["status"].as_str(),
-            Some("completed" | "aborted" | "error")
-        ) {
-            return Ok(e);
-        }
-        if Instant::now() > deadline {
-            return Err(DemoError::Stalled(format!(
-                "experiment {id} was not evaluated within 3 minutes (status {})",
-                e["status"]
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 /// What the progress lines read.
 struct Live<'a> {
     prom: &'a PromClient,
@@ -747,15 +698,8 @@ fn write_reports(
     report: &Report,
     extras: &ReportExtras,
 ) -> Result<Vec<String>, DemoError> {
-    use crate::report::templates::Templates;
-    let render = |e: crate::report::ReportError| DemoError::Io {
-        what: "rendering the report".to_owned(),
-        source: std::io::Error::other(e.to_string()),
-    };
-    let templates = Templates::embedded().map_err(|e| DemoError::Io {
-        what: "loading the report templates".to_owned(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    use crate::report::{Format, ReportError};
+    let templates = crate::report::templates::Templates::embedded().map_err(ReportError::from)?;
     let charts_dir = dir.join("charts");
     // Charts of an earlier run must not linger beside this run's.
     if charts_dir.is_dir() {
@@ -764,14 +708,13 @@ fn write_reports(
     }
     std::fs::create_dir_all(&charts_dir)
         .map_err(io(format!("creating {}", charts_dir.display())))?;
-    let mut written = Vec::new();
-    let mut chart_links = String::from("\n## Charts\n\n");
     let charts = crate::report::charts::report_charts(report);
+    let mut chart_links = String::from("\n## Charts\n\n");
     for c in &charts {
-        let png = c.chart.render_png(CHART_SIZE).map_err(|e| DemoError::Io {
-            what: format!("drawing chart {}", c.id),
-            source: std::io::Error::other(e.to_string()),
-        })?;
+        let png = c
+            .chart
+            .render_png(crate::report::html::CHART_SIZE)
+            .map_err(ReportError::from)?;
         let name = format!("charts/{}.png", c.id);
         let path = dir.join(&name);
         std::fs::write(&path, png).map_err(io(format!("writing {}", path.display())))?;
@@ -780,30 +723,24 @@ fn write_reports(
             crate::report::templates::escape_markdown(&c.alt)
         ));
     }
-    written.push(format!("charts/ ({} PNG)", charts.len()));
-    let mut markdown =
-        crate::report::markdown::render_markdown_with(report, extras, templates).map_err(render)?;
-    markdown.push_str(&chart_links);
-    let files = [
-        (
-            "report.html",
-            crate::report::html::render_html_with(report, extras, templates).map_err(render)?,
-        ),
-        ("report.md", markdown),
-        (
-            "report.json",
-            crate::report::json::render_json(report).map_err(render)?,
-        ),
-        (
-            "junit.xml",
-            crate::report::junit::render_junit(report, false).map_err(render)?,
-        ),
-    ];
-    for (name, body) in files {
+    let mut written = Vec::new();
+    for format in Format::ALL {
+        let name = match format {
+            Format::Html => "report.html",
+            Format::Markdown => "report.md",
+            Format::Json => "report.json",
+            Format::Junit => "junit.xml",
+        };
+        let mut body = crate::report::render_as(report, extras, templates, format)?;
+        if format == Format::Markdown {
+            // The local copy links the chart files written beside it.
+            body.push_str(&chart_links);
+        }
         let path = dir.join(name);
         std::fs::write(&path, body).map_err(io(format!("writing {}", path.display())))?;
-        written.insert(written.len() - 1, name.to_owned());
+        written.push(name.to_owned());
     }
+    written.push(format!("charts/ ({} PNG)", charts.len()));
     Ok(written)
 }
 
@@ -832,6 +769,6 @@ pub async fn run_shop(
         shop.url("order").unwrap_or_default()
     );
     let _ = out.flush();
-    interrupted().await;
+    crate::cli::serve::shutdown_signal().await;
     Ok(())
 }

@@ -95,11 +95,15 @@ impl RequestMetrics {
         self.sum += seconds;
     }
 
+    /// The exposition of both families (only the counter without
+    /// `with_histogram`), each under its HELP and TYPE lines.
     fn render(&self, out: &mut String, labels: &str, with_histogram: bool) {
+        out.push_str(REQUESTS_HELP);
         for (code, n) in &self.by_code {
             let _ = writeln!(out, "http_requests_total{{{labels},code=\"{code}\"}} {n}");
         }
         if with_histogram {
+            out.push_str(DURATION_HELP);
             for (bound, n) in BUCKETS.iter().zip(self.buckets) {
                 let _ = writeln!(
                     out,
@@ -532,28 +536,17 @@ fn pod_router(state: PodState) -> Router {
 }
 
 async fn pod_metrics(State(s): State<PodState>) -> Response {
-    let mut out = String::from(REQUESTS_HELP);
     let labels = format!("service=\"{}\",pod=\"{}\"", s.pod.service, s.pod.name);
-    let m = s.metrics.lock().expect("metrics");
-    let mut hist = String::new();
-    m.render(&mut hist, &labels, true);
-    let (counts, buckets): (Vec<&str>, Vec<&str>) = hist
-        .lines()
-        .partition(|l| l.starts_with("http_requests_total"));
-    for l in counts {
-        out.push_str(l);
-        out.push('\n');
-    }
-    out.push_str(DURATION_HELP);
-    for l in buckets {
-        out.push_str(l);
-        out.push('\n');
-    }
+    let mut out = String::new();
+    s.metrics
+        .lock()
+        .expect("metrics")
+        .render(&mut out, &labels, true);
     text(out)
 }
 
 async fn balancer_metrics(State(b): State<Arc<Balancer>>) -> Response {
-    let mut out = String::from(REQUESTS_HELP);
+    let mut out = String::new();
     let labels = format!("service=\"{}\",pod=\"balancer\"", b.service);
     b.answered
         .lock()

@@ -56,6 +56,51 @@ pub enum ReportError {
     Json(String),
 }
 
+/// The formats a stored report is rendered in (the report route,
+/// `verdict report`, the demo's files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// The standalone HTML page, charts inline.
+    Html,
+    /// The Markdown summary.
+    Markdown,
+    /// The report JSON, as `verdict evaluate --format json`.
+    Json,
+    /// JUnit XML (a warn is not a failure).
+    Junit,
+}
+
+impl Format {
+    /// Every format, in the order reports list them.
+    pub const ALL: [Format; 4] = [Format::Html, Format::Markdown, Format::Json, Format::Junit];
+
+    /// The name on the command line and in `?format=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Markdown => "markdown",
+            Format::Json => "json",
+            Format::Junit => "junit",
+        }
+    }
+}
+
+/// Renders `report` in `format`, with `extras` and `templates` where the
+/// format uses them.
+pub fn render_as(
+    report: &Report,
+    extras: &ReportExtras,
+    templates: &templates::Templates,
+    format: Format,
+) -> Result<String, ReportError> {
+    match format {
+        Format::Html => html::render_html_with(report, extras, templates),
+        Format::Markdown => markdown::render_markdown_with(report, extras, templates),
+        Format::Json => json::render_json(report),
+        Format::Junit => junit::render_junit(report, false),
+    }
+}
+
 /// What an experiment is, when the caller knows it (the server does; the
 /// CLI does not). Rendered at the top of the reports when present.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::experiment::guard::{GuardOutcome, check_guardrails};
+use crate::experiment::runner::unix_now;
 use crate::experiment::{ExperimentWindow, Resolution, RunOptions, evaluate_plan, plan_queries};
 use crate::prom::PromClient;
 use crate::report::{QueryStatus, Report};
@@ -64,13 +65,6 @@ impl PromEvaluator {
             .collect();
         Ok((slos, indicators))
     }
-}
-
-fn unix_now() -> f64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    (now * 1000.0).floor() / 1000.0
 }
 
 /// Every query failed to reach Prometheus: worth retrying later rather than
