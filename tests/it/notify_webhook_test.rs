@@ -469,6 +469,14 @@ async fn secrets_never_appear_in_logs_api_answers_or_stored_rows() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A delivery is marked dead before its failure is logged: give the
+    // outbox task the moment to log before the server is stopped (bounded).
+    let logged = Instant::now();
+    while !String::from_utf8_lossy(&captured.0.lock().expect("lock")).contains("delivery failed")
+        && logged.elapsed() < Duration::from_secs(10)
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut answers = String::new();
     for path in ["/api/v1/deliveries", "/api/v1/config"] {
         answers.push_str(
